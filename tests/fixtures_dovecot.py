@@ -1,1 +1,50 @@
-"""(fixtures being written)"""
+"""Pytest plugin: a real Dovecot IMAP server for the session and a fresh account per test.
+
+`dovecot` is the session-wide server (tests/dovecot.py: start/stop/restart, add_user, client, append, flags).
+`imap_account` adds a new user with a random password for each test, so tests never see each other's mail.
+Skips, with a hint, when the dovecot binary is not installed.
+"""
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.dovecot import Dovecot, dovecot_available
+
+
+@dataclass(frozen=True)
+class ImapAccount:
+    host: str
+    port: int  # plain IMAP (STARTTLS offered)
+    user: str
+    password: str
+    ssl_port: int  # implicit TLS
+    server: Dovecot
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Trusts the test server's self-signed certificate."""
+        return self.server.ssl_context()
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    if not dovecot_available():
+        pytest.skip("dovecot not found: install dovecot-imapd (make test does)")
+    server = Dovecot()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def imap_account(dovecot: Dovecot) -> ImapAccount:
+    # A test may have stopped the server (outage tests); every test starts from a running one.
+    if not dovecot.running:
+        dovecot.start()
+    user, password = dovecot.add_user()
+    return ImapAccount(dovecot.host, dovecot.port, user, password, dovecot.ssl_port, dovecot)

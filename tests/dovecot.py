@@ -1,0 +1,306 @@
+"""A real Dovecot IMAP server for tests, run as a plain process from a config written into a temp dir.
+
+Debian's dovecot-imapd, no systemd: plain IMAP (with STARTTLS) and implicit TLS on free loopback ports that
+stay the same across stop()/start(), passwd-file users with {PLAIN} passwords, Maildir storage owned by
+nobody (passwd-file refuses UID 0). The traps this avoids are in ../shared/docs/stack-notes.md: stdio goes to a
+log file (the daemon would otherwise hold the caller's pipes), the state dir is 0755 so the `dovecot` auth
+user can traverse it, and the stats writer is disabled so shutdown does not stall.
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from imap_tools import MailBoxUnencrypted
+
+DOVECOT_BINARY = "dovecot"
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 15.0
+
+
+def dovecot_available() -> bool:
+    return shutil.which(DOVECOT_BINARY) is not None or Path("/usr/sbin/dovecot").exists()
+
+
+def _dovecot_path() -> str:
+    return shutil.which(DOVECOT_BINARY) or "/usr/sbin/dovecot"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _mail_owner() -> tuple[int, int]:
+    """The uid/gid that owns the Maildirs: nobody when we are root, else ourselves."""
+    if os.geteuid() != 0:
+        return os.getuid(), os.getgid()
+    nobody = pwd.getpwnam("nobody")
+    return nobody.pw_uid, nobody.pw_gid
+
+
+def _make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    key.chmod(0o600)
+    return cert, key
+
+
+class Dovecot:
+    """One Dovecot instance. Ports are chosen once in __init__ so a restart keeps them."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
+        self.root.chmod(0o755)
+        self.port = free_port()  # plain IMAP, STARTTLS offered
+        self.ssl_port = free_port()  # implicit TLS
+        self.passwords: dict[str, str] = {}
+        self.uid, self.gid = _mail_owner()
+        self.config_path = self.root / "dovecot.conf"
+        self.log_path = self.root / "dovecot.log"
+        self.users_path = self.root / "users"
+        self.run_dir = self.root / "run"
+        self.home_root = self.root / "home"
+        self._process: subprocess.Popen | None = None
+        self._prepare()
+
+    # ---- set-up -------------------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        for d in (self.run_dir, self.root / "state", self.home_root):
+            d.mkdir(mode=0o755, exist_ok=True)
+        self.cert_path, self.key_path = _make_self_signed_cert(self.root)
+        self.users_path.touch()
+        self.users_path.chmod(0o644)
+        self.config_path.write_text(self._config_text())
+
+    def _config_text(self) -> str:
+        internal_user = "dovecot" if os.geteuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
+        dh = "/usr/share/dovecot/dh.pem"
+        dh_line = f"ssl_dh = <{dh}\n" if Path(dh).exists() else ""
+        return f"""# written by tests/dovecot.py
+base_dir = {self.run_dir}
+state_dir = {self.root / "state"}
+instance_name = mailbot-test-{self.port}
+listen = {self.host}
+protocols = imap
+log_path = {self.log_path}
+stats_writer_socket_path =
+default_internal_user = {internal_user}
+default_login_user = {internal_user}
+first_valid_uid = 1
+last_valid_uid = 0
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+ssl = yes
+ssl_cert = <{self.cert_path}
+ssl_key = <{self.key_path}
+{dh_line}mail_location = maildir:~/Maildir
+namespace inbox {{
+  inbox = yes
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.users_path}
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {self.users_path}
+}}
+protocol imap {{
+  mail_max_userip_connections = 1000
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = {self.host}
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    address = {self.host}
+    port = {self.ssl_port}
+    ssl = yes
+  }}
+}}
+"""
+
+    def add_user(self, name: str | None = None, password: str | None = None) -> tuple[str, str]:
+        """Add a passwd-file user (Dovecot re-reads the file when it changes, no restart needed)."""
+        name = name or f"user{secrets.token_hex(4)}"
+        password = password or secrets.token_urlsafe(12)
+        if ":" in name or ":" in password or "\n" in name + password:
+            raise ValueError("passwd-file users and passwords cannot contain ':' or newlines")
+        home = self.home_root / name
+        home.mkdir(mode=0o700, exist_ok=True)
+        os.chown(home, self.uid, self.gid)
+        with self.users_path.open("a") as users:
+            users.write(f"{name}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{home}::\n")
+        self.passwords[name] = password
+        return name, password
+
+    # ---- lifecycle ----------------------------------------------------------------------------------
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / "master.pid"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        log = self.log_path.open("ab")
+        # Foreground (-F) so we own the master process; stdio to the log file, never our pipes.
+        self._process = subprocess.Popen(
+            [_dovecot_path(), "-F", "-c", str(self.config_path)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+        self._wait_until_listening()
+
+    def _wait_until_listening(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise RuntimeError(f"dovecot exited at start; log:\n{self.log_tail()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=1) as sock:
+                    if sock.recv(200).startswith(b"* OK"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"dovecot did not listen on {self.port}; log:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """SIGTERM the master (which closes every client connection) and wait for master.pid to vanish."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while self.pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts this server's self-signed certificate (and verifies the host)."""
+        return ssl.create_default_context(cafile=str(self.cert_path))
+
+    def maildir(self, user: str) -> Path:
+        return self.home_root / user / "Maildir"
+
+    # ---- test helpers (a second, independent client) ------------------------------------------------
+    @contextmanager
+    def client(self, user: str) -> Iterator[MailBoxUnencrypted]:
+        """An imap-tools connection logged in as `user` over plain IMAP, for arranging and inspecting mail."""
+        box = MailBoxUnencrypted(self.host, self.port, timeout=10)
+        box.login(user, self.passwords[user], initial_folder=None)
+        try:
+            yield box
+        finally:
+            box.logout()
+
+    def append(self, user: str, raw: bytes, folder: str = "INBOX", flags: Sequence[str] = ()) -> int:
+        """APPEND one message; returns its UID (from APPENDUID)."""
+        with self.client(user) as box:
+            if folder != "INBOX" and not box.folder.exists(folder):
+                box.folder.create(folder)
+            flag_list = f"({' '.join(flags)})" if flags else None
+            typ, data = box.client.append(folder, flag_list, None, raw)
+            if typ != "OK":
+                raise RuntimeError(f"APPEND failed: {data!r}")
+            return _appenduid(data)
+
+    def append_many(self, user: str, raws: Sequence[bytes], folder: str = "INBOX") -> list[int]:
+        with self.client(user) as box:
+            uids = []
+            for raw in raws:
+                typ, data = box.client.append(folder, None, None, raw)
+                if typ != "OK":
+                    raise RuntimeError(f"APPEND failed: {data!r}")
+                uids.append(_appenduid(data))
+            return uids
+
+    def flags(self, user: str, folder: str = "INBOX") -> dict[int, set[str]]:
+        """UID -> flags of every message in `folder`, read without touching them."""
+        with self.client(user) as box:
+            box.client.select(_quote(folder), readonly=True)
+            typ, data = box.client.uid("FETCH", "1:*", "(FLAGS)")
+            return _parse_flags(data)
+
+    def uids(self, user: str, folder: str = "INBOX") -> list[int]:
+        return sorted(self.flags(user, folder))
+
+    def folders(self, user: str) -> list[str]:
+        with self.client(user) as box:
+            return sorted(f.name for f in box.folder.list())
+
+    def store_flags(self, user: str, uid: int, flags: Sequence[str], folder: str = "INBOX") -> None:
+        """Set flags the way a person's mail client would (plain UID STORE, no expunge)."""
+        with self.client(user) as box:
+            box.client.select(_quote(folder))
+            box.client.uid("STORE", str(uid), "+FLAGS", f"({' '.join(flags)})")
+
+
+def _quote(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _appenduid(data: list) -> int:
+    # Response text: b'[APPENDUID <uidvalidity> <uid>] Append completed.'
+    text = b" ".join(d for d in data if isinstance(d, bytes)).decode()
+    marker = "APPENDUID "
+    start = text.index(marker) + len(marker)
+    return int(text[start:].split("]")[0].split()[1])
+
+
+def _parse_flags(data: list) -> dict[int, set[str]]:
+    result: dict[int, set[str]] = {}
+    for item in data:
+        if not isinstance(item, bytes):
+            continue
+        text = item.decode()
+        if "UID " not in text or "FLAGS (" not in text:
+            continue
+        uid = int(text.split("UID ")[1].split()[0].rstrip(")"))
+        flags = text.split("FLAGS (")[1].split(")")[0].split()
+        # \Recent belongs to the session, not the message: leave it out so tests compare what people see.
+        result[uid] = {f for f in flags if f != "\\Recent"}
+    return result
