@@ -1,0 +1,240 @@
+"""Configuration: one TOML file, read once, typed, validated, overridable from the environment.
+
+Every key `[section] key` can be overridden by `MAILBOT_<SECTION>_<KEY>` (e.g. MAILBOT_INBOX_PASSWORD).
+Secrets can come from a file (`password_file`) so they stay out of the config and the environment.
+Unknown keys and bad values fail at start with a message naming the key.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailbot.errors import ConfigError
+
+DEFAULT_PATHS = ("mailbot.toml", "/etc/mailbot/config.toml")
+SECURITY_MODES = ("ssl", "starttls", "none")
+
+
+@dataclass(frozen=True)
+class Company:
+    name: str = "Our Restoration Company"
+    timezone: str = "UTC"
+    admins: tuple[str, ...] = ()
+    # The address technicians forward to; Reply-To of drafts. Defaults to outbox.from.
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str = "sqlite:///mailbot.db"
+
+
+@dataclass(frozen=True)
+class Inbox:
+    kind: str = "maildir"
+    host: str = ""
+    port: int = 993
+    security: str = "ssl"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    password_file: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "mailbot/Processed"
+    review_folder: str = "mailbot/Review"
+    path: str = "Maildir"
+    batch_size: int = 20
+    max_attempts: int = 5
+    tls_verify: bool = True
+
+
+@dataclass(frozen=True)
+class Outbox:
+    kind: str = "file"
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    password_file: str = ""
+    from_: str = "mailbot@localhost"
+    path: str = "outbox"
+    tls_verify: bool = True
+
+
+@dataclass(frozen=True)
+class Iicrc:
+    renewals_address: str = "renewals@iicrcnet.org"
+    reinstatements_address: str = "reinstatements@iicrcnet.org"
+    # Fail-closed: until live = true every submission goes to test_address, subject tagged [TEST].
+    live: bool = False
+    test_address: str = ""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    poll_seconds: int = 60
+    send_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class Storage:
+    # Evidence (original certificates, raw emails). Relative paths are relative to the config file.
+    evidence_dir: str = "evidence"
+
+
+@dataclass(frozen=True)
+class Config:
+    company: Company = field(default_factory=Company)
+    database: Database = field(default_factory=Database)
+    inbox: Inbox = field(default_factory=Inbox)
+    outbox: Outbox = field(default_factory=Outbox)
+    iicrc: Iicrc = field(default_factory=Iicrc)
+    schedule: Schedule = field(default_factory=Schedule)
+    storage: Storage = field(default_factory=Storage)
+    rules: dict[str, Any] = field(default_factory=dict)  # overrides of mailbot/rules/iicrc.toml
+    source: str = "<defaults>"  # where the config came from, for messages
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    @property
+    def company_address(self) -> str:
+        return self.company.address or self.outbox.from_
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+SECTIONS = {f.name: f.type for f in fields(Config) if f.name not in ("rules", "source", "base_dir")}
+_SECTION_TYPES = {"company": Company, "database": Database, "inbox": Inbox, "outbox": Outbox,
+                  "iicrc": Iicrc, "schedule": Schedule, "storage": Storage}
+
+
+def _key_name(f: Any) -> str:
+    return f.name.rstrip("_")  # `from_` is spelled `from` in the file
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check/convert one value to the field's type; strings (from the environment) are parsed."""
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif origin is tuple:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+    expected = {bool: "true or false", int: "a whole number", str: "a string"}.get(hint, "a list of strings")
+    raise ConfigError(f"config key {key}: expected {expected}, got {value!r}")
+
+
+def _build_section(name: str, table: dict[str, Any], env: dict[str, str]) -> Any:
+    cls = _SECTION_TYPES[name]
+    hints = typing.get_type_hints(cls)
+    known = {_key_name(f): f for f in fields(cls)}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"unknown config key {name}.{key} (known: {', '.join(sorted(known))})")
+    values = {}
+    for key, f in known.items():
+        env_key = f"MAILBOT_{name.upper()}_{key.upper()}"
+        if env_key in env:
+            values[f.name] = _coerce(env[env_key], hints[f.name], f"{name}.{key} (from ${env_key})")
+        elif key in table:
+            values[f.name] = _coerce(table[key], hints[f.name], f"{name}.{key}")
+    return cls(**values)
+
+
+def _read_secret_files(config: Config) -> Config:
+    for name in ("inbox", "outbox"):
+        section = getattr(config, name)
+        if section.password_file and not section.password:
+            path = config.resolve_path(section.password_file)
+            try:
+                secret = path.read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"config key {name}.password_file: cannot read {path}: {exc.strerror}") from None
+            config = replace(config, **{name: replace(section, password=secret)})
+    return config
+
+
+def _validate(config: Config) -> None:
+    def one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
+        if value not in allowed:
+            raise ConfigError(f"config key {key}: must be one of {', '.join(allowed)}, got {value!r}")
+
+    one_of("inbox.kind", config.inbox.kind, ("imap", "maildir"))
+    one_of("outbox.kind", config.outbox.kind, ("smtp", "file"))
+    one_of("inbox.security", config.inbox.security, SECURITY_MODES)
+    one_of("outbox.security", config.outbox.security, SECURITY_MODES)
+    try:
+        ZoneInfo(config.company.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"config key company.timezone: unknown time zone {config.company.timezone!r}") from None
+    if config.inbox.kind == "imap" and not (config.inbox.host and config.inbox.username):
+        raise ConfigError("config keys inbox.host and inbox.username are required when inbox.kind = \"imap\"")
+    if config.outbox.kind == "smtp" and not config.outbox.host:
+        raise ConfigError("config key outbox.host is required when outbox.kind = \"smtp\"")
+    if config.schedule.poll_seconds < 1:
+        raise ConfigError("config key schedule.poll_seconds: must be at least 1")
+    if not config.iicrc.live and not config.iicrc.test_address and not config.company.admins:
+        raise ConfigError("config key iicrc.test_address: needed while iicrc.live is false "
+                          "(or set company.admins: test submissions then go to the first admin)")
+
+
+def parse_config(data: dict[str, Any], *, env: dict[str, str] | None = None, source: str = "<dict>",
+                 base_dir: Path | None = None) -> Config:
+    env = dict(os.environ) if env is None else env
+    for name in data:
+        if name not in _SECTION_TYPES and name != "rules":
+            raise ConfigError(f"unknown config section [{name}] (known: {', '.join(list(_SECTION_TYPES) + ['rules'])})")
+        if not isinstance(data[name], dict):
+            raise ConfigError(f"config section [{name}] must be a table")
+    sections = {name: _build_section(name, data.get(name, {}), env) for name in _SECTION_TYPES}
+    config = Config(**sections, rules=dict(data.get("rules", {})), source=source,
+                    base_dir=base_dir or Path.cwd())
+    config = _read_secret_files(config)
+    _validate(config)
+    return config
+
+
+def find_config_path(explicit: str | None, env: dict[str, str] | None = None) -> Path | None:
+    env = dict(os.environ) if env is None else env
+    if explicit:
+        return Path(explicit)
+    if env.get("MAILBOT_CONFIG"):
+        return Path(env["MAILBOT_CONFIG"])
+    for candidate in DEFAULT_PATHS:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def load_config(explicit: str | None = None, *, env: dict[str, str] | None = None) -> Config:
+    """Load the config named on the command line, in $MAILBOT_CONFIG, or at a default path."""
+    path = find_config_path(explicit, env)
+    if path is None:
+        raise ConfigError("no config file: pass --config PATH, set MAILBOT_CONFIG, or create ./mailbot.toml "
+                          "(see config.example.toml)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return parse_config(data, env=env, source=str(path), base_dir=path.resolve().parent)

@@ -1,0 +1,99 @@
+"""Technicians, the addresses they forward from, and the certifications they hold."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from mailbot.errors import MailbotError, NotFound
+from mailbot.ledger.models import Certification, TechAddress, Technician
+
+
+def normalize(addr: str) -> str:
+    """Lower-case, and drop a +tag from the local part (bob+certs@x → bob@x)."""
+    addr = addr.strip().strip("<>").lower()
+    local, _, domain = addr.partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}" if domain else addr
+
+
+@dataclass(frozen=True)
+class TechView:
+    id: int
+    name: str
+    emails: tuple[str, ...]
+    iicrc_id: str | None
+    cycle_start: date | None
+    active: bool
+    certifications: tuple[tuple[str, date], ...]
+
+    @property
+    def email(self) -> str:
+        return self.emails[0] if self.emails else ""
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "email": self.email, "emails": list(self.emails),
+                "iicrc_id": self.iicrc_id, "cycle_start": self.cycle_start, "active": self.active,
+                "certifications": [{"designation": d, "certified_on": c} for d, c in self.certifications]}
+
+
+def add_technician(session: Session, name: str, emails: list[str], *, iicrc_id: str | None = None,
+                   certifications: list[tuple[str, date]] = (), cycle_start: date | None = None) -> Technician:
+    if not name.strip():
+        raise MailbotError("a technician needs a name")
+    if not emails:
+        raise MailbotError("a technician needs at least one email address")
+    tech = Technician(name=name.strip(), iicrc_id=(iicrc_id or None), cycle_start=cycle_start)
+    session.add(tech)
+    session.flush()
+    for i, addr in enumerate(emails):
+        add_address(session, tech.id, addr, primary=(i == 0))
+    for designation, certified_on in certifications:
+        session.add(Certification(tech_id=tech.id, designation=designation.upper(), certified_on=certified_on))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise MailbotError("duplicate certification for this technician") from None
+    return tech
+
+
+def add_address(session: Session, tech_id: int, addr: str, *, primary: bool = False) -> None:
+    addr = normalize(addr)
+    if "@" not in addr:
+        raise MailbotError(f"not an email address: {addr!r}")
+    owner = session.exec(select(TechAddress).where(TechAddress.address == addr)).first()
+    if owner is not None:
+        raise MailbotError(f"{addr} already belongs to technician #{owner.tech_id}")
+    session.add(TechAddress(tech_id=tech_id, address=addr, is_primary=primary))
+    session.flush()
+
+
+def find_by_address(session: Session, addr: str | None) -> Technician | None:
+    if not addr:
+        return None
+    row = session.exec(select(TechAddress).where(TechAddress.address == normalize(addr))).first()
+    return session.get(Technician, row.tech_id) if row else None
+
+
+def get_by_email(session: Session, addr: str) -> Technician:
+    tech = find_by_address(session, addr)
+    if tech is None:
+        raise NotFound(f"no technician with address {addr}")
+    return tech
+
+
+def view(session: Session, tech: Technician) -> TechView:
+    addrs = session.exec(select(TechAddress).where(TechAddress.tech_id == tech.id)
+                         .order_by(TechAddress.is_primary.desc(), TechAddress.id)).all()
+    certs = session.exec(select(Certification).where(Certification.tech_id == tech.id)
+                         .order_by(Certification.certified_on)).all()
+    return TechView(tech.id, tech.name, tuple(a.address for a in addrs), tech.iicrc_id, tech.cycle_start,
+                    tech.active, tuple((c.designation, c.certified_on) for c in certs))
+
+
+def list_views(session: Session, *, include_inactive: bool = True) -> list[TechView]:
+    query = select(Technician).order_by(Technician.name)
+    if not include_inactive:
+        query = query.where(Technician.active == True)  # noqa: E712 - SQL expression
+    return [view(session, t) for t in session.exec(query).all()]
