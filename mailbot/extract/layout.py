@@ -1,0 +1,138 @@
+"""Lines of text with their position and size, built from positioned characters or OCR words.
+
+Both the PDF text layer and Tesseract give us boxes; the field parsers want lines in reading
+order with a size (big text is a name or a title, small text is boilerplate). Spacing is
+decided from the gaps between glyphs rather than trusted from the producer, because
+letter-spaced text layers ("Feb 2 2 , 2 02 4") put a space between every glyph.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from statistics import median
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """One character (or one OCR word) in display coordinates: y grows downwards."""
+
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    after_space: bool = False  # the producer put whitespace before this glyph
+
+
+@dataclass
+class Line:
+    text: str
+    top: float
+    bottom: float
+    x0: float
+    x1: float
+
+    @property
+    def size(self) -> float:
+        return self.bottom - self.top
+
+
+@dataclass
+class Page:
+    number: int  # 1-based
+    lines: list[Line] = field(default_factory=list)
+    ocr: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+def _same_line(glyph: Glyph, top: float, bottom: float) -> bool:
+    centre = (glyph.top + glyph.bottom) / 2
+    height = max(bottom - top, glyph.bottom - glyph.top, 1.0)
+    return top - 0.25 * height <= centre <= bottom + 0.25 * height
+
+
+def _split_runs(glyphs: list[Glyph]) -> list[list[Glyph]]:
+    """Group glyphs in content order into runs on one baseline; a big jump starts a new run."""
+    runs: list[list[Glyph]] = []
+    current: list[Glyph] = []
+    top = bottom = 0.0
+    for glyph in glyphs:
+        if current:
+            height = max(bottom - top, 1.0)
+            jump = glyph.x0 - current[-1].x1
+            if _same_line(glyph, top, bottom) and -height < jump < 4 * height:
+                current.append(glyph)
+                top, bottom = min(top, glyph.top), max(bottom, glyph.bottom)
+                continue
+            runs.append(current)
+        current, top, bottom = [glyph], glyph.top, glyph.bottom
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _looks_letter_spaced(words: list[str]) -> bool:
+    short = sum(1 for word in words if len(word) <= 1)
+    return len(words) >= 4 and short >= 0.4 * len(words)
+
+
+def _join_by_gaps(run: list[Glyph]) -> str:
+    """Re-space a letter-spaced run: only gaps clearly wider than the letter spacing are spaces."""
+    heights = sorted(g.bottom - g.top for g in run)
+    height = heights[len(heights) // 2] or 1.0
+    gaps = [b.x0 - a.x1 for a, b in zip(run, run[1:])]
+    typical = median(gaps) if gaps else 0.0
+    threshold = max(typical + 0.12 * height, 1.8 * typical)
+    parts = [run[0].text]
+    for gap, glyph in zip(gaps, run[1:]):
+        if gap > threshold:
+            parts.append(" ")
+        parts.append(glyph.text)
+    return "".join(parts)
+
+
+def _join_glyphs(run: list[Glyph], word_mode: bool) -> str:
+    """Join glyphs with the producer's spaces, unless the run is letter-spaced ("Feb 2 2 , 2 02 4")."""
+    if word_mode:
+        return " ".join(g.text for g in run)
+    parts = []
+    for glyph in run:
+        if glyph.after_space and parts:
+            parts.append(" ")
+        parts.append(glyph.text)
+    text = "".join(parts)
+    if _looks_letter_spaced(text.split()):
+        return _join_by_gaps(run)
+    return text
+
+
+def build_lines(glyphs: list[Glyph], word_mode: bool = False) -> list[Line]:
+    """Glyphs (whitespace already removed) → lines sorted top to bottom, left to right."""
+    lines = []
+    for run in _split_runs(glyphs):
+        text = " ".join(_join_glyphs(run, word_mode).split())
+        if text:
+            lines.append(Line(text, min(g.top for g in run), max(g.bottom for g in run),
+                              min(g.x0 for g in run), max(g.x1 for g in run)))
+    return _reading_order(lines)
+
+
+def _reading_order(lines: list[Line]) -> list[Line]:
+    """Sort by baseline bands, so text drawn out of order (a name stamped last) reads in place."""
+    lines.sort(key=lambda line: (line.top + line.bottom) / 2)
+    ordered: list[Line] = []
+    band: list[Line] = []
+    for line in lines:
+        if band and not _overlaps(band[0], line):
+            ordered.extend(sorted(band, key=lambda item: item.x0))
+            band = []
+        band.append(line)
+    ordered.extend(sorted(band, key=lambda item: item.x0))
+    return ordered
+
+
+def _overlaps(a: Line, b: Line) -> bool:
+    centre = (b.top + b.bottom) / 2
+    return a.top <= centre <= a.bottom

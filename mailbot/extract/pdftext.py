@@ -1,0 +1,77 @@
+"""The PDF text layer through pypdfium2 (about 1 ms a page), upright whatever the page /Rotate says."""
+from __future__ import annotations
+
+import ctypes
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from mailbot.extract.layout import Glyph, Page, build_lines
+
+
+class UnreadableDocument(Exception):
+    """The file cannot be read at all; str(e) is the one-line reason shown to people."""
+
+
+def open_pdf(data: bytes, max_pages: int) -> pdfium.PdfDocument:
+    if not data.lstrip()[:5].startswith(b"%PDF-"):
+        raise UnreadableDocument("not a PDF file (it does not start with %PDF-)")
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise UnreadableDocument("the PDF is encrypted with a password; ask for an unprotected copy") from exc
+        raise UnreadableDocument(f"corrupt or truncated PDF ({exc})") from exc
+    pages = len(pdf)
+    if pages == 0:
+        raise UnreadableDocument("the PDF has no pages")
+    if pages > max_pages:
+        raise UnreadableDocument(f"the PDF has {pages} pages, more than the limit of {max_pages}")
+    return pdf
+
+
+def _to_display(box: tuple[float, float, float, float], rotation: int, width: float, height: float):
+    """Map a glyph box from PDF user space to upright display space (y grows downwards)."""
+    left, right, bottom, top = box
+    if rotation == 90:
+        return bottom, top, left, right
+    if rotation == 180:
+        return width - right, width - left, bottom, top
+    if rotation == 270:
+        return height - top, height - bottom, width - right, width - left
+    return left, right, height - top, height - bottom
+
+
+def page_glyphs(page: pdfium.PdfPage) -> list[Glyph]:
+    textpage = page.get_textpage()
+    count = textpage.count_chars()
+    if count <= 0:
+        return []
+    text = textpage.get_text_range(0, count)
+    rotation = page.get_rotation() % 360
+    left, bottom, right, top = page.get_mediabox()
+    width, height = right - left, top - bottom
+    rect = pdfium_c.FS_RECTF()
+    glyphs = []
+    spaced = False
+    for index, char in enumerate(text[:count]):
+        if char.isspace() or char == "\x00":
+            spaced = True
+            continue
+        # the loose box spans the glyph's advance, so gaps inside a word are ~0 whatever the glyph shape
+        pdfium_c.FPDFText_GetLooseCharBox(textpage, index, rect)
+        l_, r_, b_, t_ = rect.left, rect.right, rect.bottom, rect.top
+        if r_ <= l_ and t_ <= b_:
+            continue  # a generated character with no glyph
+        x0, x1, y0, y1 = _to_display((l_ - left, r_ - left, b_ - bottom, t_ - bottom), rotation, width, height)
+        glyphs.append(Glyph(char, x0, x1, min(y0, y1), max(y0, y1), spaced))
+        spaced = False
+    return glyphs
+
+
+def text_pages(pdf: pdfium.PdfDocument) -> list[Page]:
+    pages = []
+    for index in range(len(pdf)):
+        page = pdf[index]
+        pages.append(Page(index + 1, build_lines(page_glyphs(page))))
+    return pages
