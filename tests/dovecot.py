@@ -12,6 +12,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -73,6 +74,8 @@ class Dovecot:
         self.port = free_port()  # plain IMAP, STARTTLS offered
         self.ssl_port = free_port()  # implicit TLS
         self.passwords: dict[str, str] = {}
+        # Unique per instance: its processes are titled "dovecot-<instance_name>/imap" etc.
+        self.instance_name = f"mailbot-test-{self.port}-{secrets.token_hex(3)}"
         self.uid, self.gid = _mail_owner()
         self.config_path = self.root / "dovecot.conf"
         self.log_path = self.root / "dovecot.log"
@@ -98,7 +101,7 @@ class Dovecot:
         return f"""# written by tests/dovecot.py
 base_dir = {self.run_dir}
 state_dir = {self.root / "state"}
-instance_name = mailbot-test-{self.port}
+instance_name = {self.instance_name}
 listen = {self.host}
 protocols = imap
 log_path = {self.log_path}
@@ -204,6 +207,21 @@ service imap-login {{
         deadline = time.monotonic() + STOP_TIMEOUT
         while self.pid_file.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
+        self._kill_leftover_children()
+
+    def _kill_leftover_children(self) -> None:
+        """Dovecot 2.3 here leaves logged-in imap processes running after the master exits (despite
+        shutdown_clients = yes), so a "stopped" server would keep serving existing clients. Kill the ones
+        this instance started, found by their unique process title."""
+        prefix = f"dovecot-{self.instance_name}/".encode()
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                if (proc / "cmdline").read_bytes().startswith(prefix):
+                    os.kill(int(proc.name), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                continue
 
     def restart(self) -> None:
         self.stop()

@@ -1,0 +1,322 @@
+"""The IMAP mail source: imap-tools over SSL, STARTTLS or plain, used so it never disturbs a shared inbox.
+
+Three imap-tools habits are worked around here (see docs/stack-notes): `fetch()` would set \\Seen (we send
+`UID FETCH … BODY.PEEK[]` ourselves), `move()` decides on MOVE from the capabilities read before login and then
+falls back to COPY + a folder-wide EXPUNGE (we refresh capabilities after login and send `UID MOVE`), and
+`flag()`/`delete()` expunge the folder (we never call them). The connection is opened lazily and dropped on
+any transport failure, so the next call after a ProcessingError(permanent=False) reconnects by itself.
+"""
+from __future__ import annotations
+
+import imaplib
+import re
+import ssl
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from urllib.parse import quote
+
+from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
+from imap_tools.utils import encode_folder
+
+from mailbot.errors import ConfigError, ProcessingError
+from mailbot.inbox.source import FolderState, batched
+
+SECURITY_MODES = ("ssl", "starttls", "none")
+# RFC 2177: servers may drop an IDLE after 30 minutes; re-issue well before the 29-minute mark.
+IDLE_RENEW_SECONDS = 25 * 60
+# Server response codes that mean "a person must fix the account", not "try again later".
+PERMANENT_CODES = (b"AUTHENTICATIONFAILED", b"AUTHORIZATIONFAILED", b"EXPIRED", b"PRIVACYREQUIRED")
+_UID_IN_FETCH = re.compile(rb"\bUID (\d+)")
+
+
+def login_xoauth2(box: BaseMailBox, user: str, token: str) -> None:
+    """SASL XOAUTH2 login. On rejection the server sends an error challenge; answer it empty (RFC 7628)."""
+    first = [True]
+
+    def respond(_challenge: bytes) -> bytes:
+        if first[0]:
+            first[0] = False
+            return f"user={user}\1auth=Bearer {token}\1\1".encode()
+        return b""
+
+    typ, data = box.client.authenticate("XOAUTH2", respond)
+    if typ != "OK":
+        raise MailboxLoginError((typ, data), "OK")
+
+
+class ImapSource:
+    """One IMAP account and its inbox folder. Use as a context manager; one instance per thread."""
+
+    def __init__(self, host: str, port: int, security: str = "ssl", username: str = "",
+                 password: str | None = None, folder: str = "INBOX", *,
+                 ssl_context: ssl.SSLContext | None = None, timeout: float = 30.0,
+                 oauth2_token: Callable[[], str] | None = None):
+        if security not in SECURITY_MODES:
+            raise ConfigError(f"inbox.security must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
+        self.host, self.port, self.security = host, port, security
+        self.username, self.folder, self.timeout = username, folder, timeout
+        self._password = password or ""
+        self._oauth2_token = oauth2_token  # set → XOAUTH2 instead of LOGIN
+        self._ssl_context = ssl_context
+        self.account = f"imap://{quote(username, safe='@')}@{host}:{port}"
+        self._box: BaseMailBox | None = None
+        self._selected = False
+        self._known_folders: set[str] | None = None
+
+    # ---- connection ---------------------------------------------------------------------------------
+    def __enter__(self) -> ImapSource:
+        self._connected()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Log out politely; a connection that is already broken is just dropped."""
+        box, self._box = self._box, None
+        if box is not None:
+            try:
+                box.client.logout()
+            except (imaplib.IMAP4.error, OSError, EOFError):
+                pass
+        self._forget_session()
+
+    def _forget_session(self) -> None:
+        self._selected = False
+        self._known_folders = None
+
+    def _drop(self) -> None:
+        box, self._box = self._box, None
+        if box is not None:
+            try:
+                box.client.shutdown()
+            except (OSError, EOFError, imaplib.IMAP4.error):
+                pass
+        self._forget_session()
+
+    def _connected(self) -> BaseMailBox:
+        if self._box is None:
+            self._box = self._connect()
+        return self._box
+
+    def _open(self) -> BaseMailBox:
+        context = self._ssl_context or ssl.create_default_context()
+        if self.security == "ssl":
+            return MailBox(self.host, self.port, timeout=self.timeout, ssl_context=context)
+        if self.security == "starttls":
+            return MailBoxStartTls(self.host, self.port, timeout=self.timeout, ssl_context=context)
+        return MailBoxUnencrypted(self.host, self.port, timeout=self.timeout)
+
+    def _connect(self) -> BaseMailBox:
+        with self._guard("connect"):
+            box = self._open()
+            try:
+                if self._oauth2_token is not None:
+                    login_xoauth2(box, self.username, self._oauth2_token())
+                else:
+                    box.login(self.username, self._password, initial_folder=None)
+            except (MailboxLoginError, imaplib.IMAP4.error) as exc:
+                if isinstance(exc, imaplib.IMAP4.abort):
+                    raise
+                _close_quietly(box)
+                raise ProcessingError(self._scrub(
+                    f"IMAP login to {self.account} was rejected ({_server_text(exc)}): "
+                    "check inbox.username and the password or token"), permanent=True) from None
+            # Servers (Dovecot among them) announce MOVE, IDLE, UIDPLUS only after login; imaplib kept the
+            # pre-login list, which would make imap-tools and us fall back to COPY + EXPUNGE.
+            box.client._get_capabilities()
+        self._forget_session()
+        return box
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn library and socket failures into ProcessingError with a readable, password-free message."""
+        try:
+            yield
+        except ProcessingError:
+            raise
+        except ssl.SSLCertVerificationError as exc:
+            self._drop()
+            raise ProcessingError(self._scrub(
+                f"IMAP {self.account}: cannot {action}: the server certificate is not trusted "
+                f"({exc.verify_message})"), permanent=True) from None
+        except (imaplib.IMAP4.abort, OSError, EOFError) as exc:
+            self._drop()
+            raise ProcessingError(self._scrub(
+                f"IMAP {self.account}: cannot {action}: connection lost or refused "
+                f"({type(exc).__name__}: {exc})"), permanent=False) from None
+        except (imaplib.IMAP4.error, UnexpectedCommandStatusError) as exc:
+            text = _server_text(exc)
+            permanent = any(code.decode() in text for code in PERMANENT_CODES)
+            raise ProcessingError(self._scrub(
+                f"IMAP {self.account}: cannot {action}: server said {text}"), permanent=permanent) from None
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._password, "***") if self._password else text
+
+    def _selected_box(self) -> BaseMailBox:
+        box = self._connected()
+        if not self._selected:
+            self._select_inbox(box)
+        return box
+
+    def _select_inbox(self, box: BaseMailBox) -> int:
+        """SELECT the inbox (read-write: MOVE needs it) and return its UIDVALIDITY."""
+        with self._guard(f"open folder {self.folder!r}"):
+            typ, data = box.client.select(encode_folder(self.folder))
+            if typ != "OK":
+                raise ProcessingError(self._scrub(
+                    f"IMAP {self.account}: cannot open folder {self.folder!r} "
+                    f"(server said {_decode(data)}): check inbox.folder"), permanent=True)
+            uidvalidity = int(box.client.untagged_responses.get("UIDVALIDITY", [b"0"])[-1])
+        self._selected = True
+        return uidvalidity
+
+    # ---- MailSource ---------------------------------------------------------------------------------
+    def folder_state(self) -> FolderState:
+        box = self._connected()
+        # Re-SELECT every time: it yields a fresh UIDVALIDITY (a recreated folder changes it).
+        uidvalidity = self._select_inbox(box)
+        with self._guard("list the inbox"):
+            typ, data = box.client.uid("SEARCH", "ALL")
+            if typ != "OK":
+                raise imaplib.IMAP4.error(_decode(data))
+            keys = sorted((k.decode() for k in (data[0] or b"").split()), key=int)
+            # Whatever EXISTS came with SELECT is now listed; wait_for_new looks only at later ones.
+            box.client.untagged_responses.clear()
+        return FolderState(self.folder, uidvalidity, keys)
+
+    def fetch(self, keys: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        """Raw bytes of each UID still in the inbox, 20 per FETCH, via BODY.PEEK so \\Seen is never set.
+
+        Keys that are not decimal UIDs cannot exist in an IMAP folder and are skipped like missing ones.
+        """
+        uids = [key for key in keys if key.isdigit()]
+        for batch in batched(uids):
+            box = self._selected_box()
+            with self._guard("fetch messages"):
+                typ, data = box.client.uid("FETCH", ",".join(batch), "(UID BODY.PEEK[])")
+                if typ == "BAD":
+                    raise imaplib.IMAP4.error(_decode(data))
+            # A NO here (e.g. expunged meanwhile) still carries the messages that could be read.
+            yield from _bodies_from_fetch(data)
+
+    def file(self, key: str, folder: str) -> None:
+        if not key.isdigit():
+            return  # cannot be in the folder, so it is "already gone"
+        self.ensure_folders([folder])
+        box = self._selected_box()
+        with self._guard(f"move message {key} to {folder!r}"):
+            if "MOVE" in box.client.capabilities:
+                typ, data = box.client.uid("MOVE", key, encode_folder(folder))
+            else:
+                typ, data = self._copy_then_expunge_one(box, key, folder)
+            if typ != "OK":
+                raise imaplib.IMAP4.error(f"{typ} {_decode(data)}")
+
+    def _copy_then_expunge_one(self, box: BaseMailBox, key: str, folder: str) -> tuple[str, list]:
+        """For servers without MOVE: never a folder-wide EXPUNGE, which would remove what people deleted."""
+        typ, data = box.client.uid("COPY", key, encode_folder(folder))
+        if typ != "OK":
+            return typ, data
+        box.client.uid("STORE", key, "+FLAGS.SILENT", r"(\Deleted)")
+        if "UIDPLUS" in box.client.capabilities:
+            return box.client.uid("EXPUNGE", key)
+        return typ, data  # left marked \Deleted; the server's own expunge removes it later
+
+    def ensure_folders(self, names: Iterable[str]) -> None:
+        wanted = [n for n in names if n.upper() != "INBOX"]
+        if self._known_folders is not None and all(n in self._known_folders for n in wanted):
+            return
+        box = self._connected()
+        with self._guard("create folders"):
+            known = {f.name for f in box.folder.list()}
+            for name in wanted:
+                if name not in known:
+                    typ, data = box.client.create(encode_folder(name))
+                    if typ != "OK" and b"ALREADYEXISTS" not in b" ".join(d or b"" for d in data):
+                        raise imaplib.IMAP4.error(f"CREATE {name}: {_decode(data)}")
+                    box.client.subscribe(encode_folder(name))  # so people's mail clients show it
+                    known.add(name)
+        self._known_folders = known
+
+    def append(self, folder: str, raw: bytes, flags: Sequence[str] = ("\\Seen",)) -> None:
+        self.ensure_folders([folder])
+        box = self._connected()
+        with self._guard(f"append to {folder!r}"):
+            typ, data = box.client.append(encode_folder(folder), " ".join(flags) or None, None, raw)
+            if typ != "OK":
+                raise imaplib.IMAP4.error(f"APPEND {typ} {_decode(data)}")
+
+    def wait_for_new(self, timeout: float) -> bool:
+        """IDLE on the inbox (renewed every 25 minutes); True once the server reports new mail (EXISTS).
+
+        Without IDLE support: sleep, then NOOP and look for EXISTS.
+        """
+        box = self._selected_box()
+        if box.client.untagged_responses.pop("EXISTS", None):
+            return True  # arrived during an earlier command
+        if "IDLE" not in box.client.capabilities:
+            time.sleep(timeout)
+            with self._guard("poll the inbox"):
+                box.client.noop()
+            return bool(box.client.untagged_responses.pop("EXISTS", None))
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            with self._guard("wait for new mail (IDLE)"):
+                if self._idle_once(box, min(remaining, IDLE_RENEW_SECONDS)):
+                    return True
+        return False
+
+    def _idle_once(self, box: BaseMailBox, seconds: float) -> bool:
+        client = box.client
+        tag = client._command("IDLE")
+        while client._get_response() is not None:  # None = the "+ idling" continuation
+            if client.tagged_commands.get(tag):
+                raise imaplib.IMAP4.error(f"IDLE refused: {client.tagged_commands.pop(tag)}")
+        lines = box.idle.poll(timeout=seconds)
+        if any(line.startswith(b"* BYE") for line in lines):
+            raise imaplib.IMAP4.abort(_decode(lines))
+        client.send(b"DONE\r\n")
+        _, more = box.consume_until_tagged_response(tag)
+        client.untagged_responses.pop("EXISTS", None)  # counted below, from the raw lines
+        return any(_is_exists(line) for line in [*lines, *more])
+
+
+def _is_exists(line: bytes | None) -> bool:
+    return bool(line) and line.startswith(b"* ") and line.rstrip().endswith(b" EXISTS")
+
+
+def _bodies_from_fetch(data: list) -> Iterator[tuple[str, bytes]]:
+    """(uid, bytes) from imaplib's FETCH data: (b'1 (UID 7 BODY[] {n}', body) tuples, then b')' trailers."""
+    for index, item in enumerate(data):
+        if not isinstance(item, tuple):
+            continue
+        found = _UID_IN_FETCH.search(item[0])
+        if found is None and index + 1 < len(data) and isinstance(data[index + 1], bytes):
+            found = _UID_IN_FETCH.search(data[index + 1])  # some servers put UID after the literal
+        if found is not None:
+            yield found.group(1).decode(), item[1]
+
+
+def _server_text(exc: BaseException) -> str:
+    if isinstance(exc, UnexpectedCommandStatusError):
+        return _decode(exc.command_result[1])
+    return str(exc)
+
+
+def _decode(data: object) -> str:
+    if isinstance(data, bytes):
+        return data.decode(errors="replace")
+    if isinstance(data, (list, tuple)):
+        return " ".join(_decode(d) for d in data if d is not None)
+    return str(data)
+
+
+def _close_quietly(box: BaseMailBox) -> None:
+    try:
+        box.client.shutdown()
+    except (OSError, EOFError, imaplib.IMAP4.error):
+        pass
