@@ -53,7 +53,7 @@ def _same_line(glyph: Glyph, top: float, bottom: float) -> bool:
     return top - 0.25 * height <= centre <= bottom + 0.25 * height
 
 
-def _split_runs(glyphs: list[Glyph]) -> list[list[Glyph]]:
+def _split_runs(glyphs: list[Glyph], word_mode: bool = False) -> list[list[Glyph]]:
     """Group glyphs in content order into runs on one baseline; a big jump starts a new run."""
     runs: list[list[Glyph]] = []
     current: list[Glyph] = []
@@ -62,7 +62,11 @@ def _split_runs(glyphs: list[Glyph]) -> list[list[Glyph]]:
         if current:
             height = max(bottom - top, 1.0)
             jump = glyph.x0 - current[-1].x1
-            if _same_line(glyph, top, bottom) and -height < jump < 4 * height:
+            last_height = max(current[-1].bottom - current[-1].top, 0.1)
+            ratio = (glyph.bottom - glyph.top) / last_height
+            # a change of font size on one baseline is a logo or a second column, not the same line
+            same_font = word_mode or 0.6 < ratio < 1.6
+            if _same_line(glyph, top, bottom) and -height < jump < 4 * height and same_font:
                 current.append(glyph)
                 top, bottom = min(top, glyph.top), max(bottom, glyph.bottom)
                 continue
@@ -111,7 +115,7 @@ def _join_glyphs(run: list[Glyph], word_mode: bool) -> str:
 def build_lines(glyphs: list[Glyph], word_mode: bool = False) -> list[Line]:
     """Glyphs (whitespace already removed) → lines sorted top to bottom, left to right."""
     lines = []
-    for run in _split_runs(glyphs):
+    for run in _split_runs(glyphs, word_mode):
         text = " ".join(_join_glyphs(run, word_mode).split())
         if text:
             lines.append(Line(text, min(g.top for g in run), max(g.bottom for g in run),
@@ -136,3 +140,15 @@ def _reading_order(lines: list[Line]) -> list[Line]:
 def _overlaps(a: Line, b: Line) -> bool:
     centre = (b.top + b.bottom) / 2
     return a.top <= centre <= a.bottom
+
+
+def value_below(lines: list[Line], index: int) -> int | None:
+    """The line right under a form label ("DATE", "TRAINING TYPE") in the same column, if any."""
+    label = lines[index]
+    best = None
+    for other, line in enumerate(lines):
+        below = line.top >= label.bottom - 0.3 * label.size and line.top - label.bottom < 2.5 * max(label.size, 1)
+        same_column = abs(line.x0 - label.x0) < 1.5 * max(label.size, 1)
+        if other != index and below and same_column and (best is None or line.top < lines[best].top):
+            best = other
+    return best

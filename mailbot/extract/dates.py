@@ -1,0 +1,111 @@
+"""Dates printed on certificates, with what kind of date each one is (completion, issue, expiry …).
+
+A range ("April 8-10, 2026", "July 26-28, 2022") counts as its last day. Numeric dates are read
+month first (US certificates); when both orders are valid and nothing else confirms it, the hit
+is marked ambiguous so the result goes to review.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
+    "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+}
+_MON = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|" \
+       r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_ORD = r"(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+
+# each pattern names day/mon/year; `day1` marks the first day of a range
+PATTERNS = [
+    re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<mnum>\d{1,2})-(?P<day>\d{1,2})\b"),
+    re.compile(rf"\b{_MON}\s+(?P<day1>\d{{1,2}}){_ORD}\s*(?:-|–|—|to|through|thru)\s*(?P<day>\d{{1,2}}){_ORD},?\s+{_YEAR}",
+               re.I),
+    re.compile(rf"\b(?P<day1>\d{{1,2}}){_ORD}\s*(?:-|–|—|to)\s*(?P<day>\d{{1,2}}){_ORD}\s+{_MON},?\s+{_YEAR}", re.I),
+    re.compile(rf"\b{_MON}\s+(?P<day>\d{{1,2}}){_ORD},?\s+{_YEAR}", re.I),
+    re.compile(rf"\b(?P<day>\d{{1,2}}){_ORD}\s+(?:day\s+of\s+)?{_MON},?\s+{_YEAR}", re.I),
+    re.compile(rf"\b(?P<day>\d{{1,2}})-{_MON}-{_YEAR}", re.I),
+    re.compile(r"(?<![\d/])(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<year>(?:19|20)\d\d)(?!\d)"),
+]
+
+COMPLETION = re.compile(r"complet|finished|date of (?:training|course|attendance)|attended on|passed", re.I)
+ISSUE = re.compile(r"issued?|awarded|dated|printed|generated|signed", re.I)
+EXPIRY = re.compile(r"expir|valid (?:until|through|thru)|renew|due|next|birth|dob\b", re.I)
+START = re.compile(r"\bstart|began|enrol", re.I)
+PLAIN_DATE_LABEL = re.compile(r"^\s*(?:date|training date|event date|class date)s?\s*:?\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class DateHit:
+    value: date
+    kind: str  # completion, issue, expiry, start, range, plain
+    line: int
+    ambiguous: bool = False
+
+
+def _month(text: str) -> int:
+    return MONTHS[text.lower().rstrip(".")[:4] if text.lower().startswith("sept") else text.lower()[:3]]
+
+
+def _make(match: re.Match) -> tuple[date | None, bool]:
+    groups = match.groupdict()
+    try:
+        year = int(groups["year"])
+        if groups.get("a"):
+            first, second = int(groups["a"]), int(groups["b"])
+            ambiguous = first <= 12 and second <= 12 and first != second
+            if first > 12:  # day first, as outside the US
+                return date(year, second, first), False
+            return date(year, first, second), ambiguous
+        month = int(groups["mnum"]) if groups.get("mnum") else _month(groups["mon"])
+        return date(year, month, int(groups["day"])), False
+    except (ValueError, KeyError):
+        return None, False
+
+
+def _kind(context: str, label: str, is_range: bool) -> str:
+    for text in (context, label):
+        if EXPIRY.search(text):
+            return "expiry"
+        if COMPLETION.search(text):
+            return "completion"
+        if START.search(text):
+            return "start"
+        if ISSUE.search(text):
+            return "issue"
+    return "range" if is_range else "plain"
+
+
+def dates_in_line(text: str, index: int, label: str = "") -> list[DateHit]:
+    hits: list[DateHit] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in PATTERNS:
+        for match in pattern.finditer(text):
+            if any(s < match.end() and match.start() < e for s, e in taken):
+                continue
+            value, ambiguous = _make(match)
+            if value is None:
+                continue
+            taken.append((match.start(), match.end()))
+            context = text[max(0, match.start() - 40):match.start()]
+            hits.append(DateHit(value, _kind(context, label, bool(match.groupdict().get("day1"))), index, ambiguous))
+    return hits
+
+
+def find_dates(lines: list[str]) -> list[DateHit]:
+    """All dates on a page; a label alone on the line above ("DATE", "Completion Date") counts as context."""
+    hits = []
+    for index, text in enumerate(lines):
+        label = lines[index - 1] if index and len(lines[index - 1]) < 40 else ""
+        hits.extend(dates_in_line(text, index, label))
+    return hits
+
+
+YEAR_ONLY = re.compile(r"^\s*(?:19|20)\d\d\s*$")
+
+
+def has_year_only(lines: list[str]) -> bool:
+    return any(YEAR_ONLY.match(text) for text in lines)

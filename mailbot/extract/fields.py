@@ -1,0 +1,99 @@
+"""One certificate page (lines of text) → an Extraction whose every doubt is written in `reasons`."""
+from __future__ import annotations
+
+import re
+
+from mailbot.domain import Extraction
+from mailbot.extract.dates import DateHit, find_dates, has_year_only
+from mailbot.extract.hours import choose_hours, find_hours
+from mailbot.extract.layout import Line, Page
+from mailbot.extract.names import find_name
+from mailbot.extract.titles import CODE_LINE, find_title
+
+PROVIDER = re.compile(r"(?i:(?:training provider|approved provider|provider|sponsor)\s*:|"
+                      r"(?:presented|sponsored|offered|conducted|hosted|issued|provided) by)\s*"
+                      r"(?P<rest>[A-Z0-9][^|#\n]{1,80})")
+APPROVAL = re.compile(r"(?:IICRC\s+)?(?:course|approval|activity|class|program|event)\s*(?:#|no\.?|number|code|id)"
+                      r"\s*:?\s*(?P<code>[A-Z0-9][A-Za-z0-9\-\.]{2,24})", re.I)
+NOT_CE = re.compile(r"volunteer|community service", re.I)
+OCR_PENALTY = 0.85
+
+
+def pick_date(hits: list[DateHit]) -> tuple[object, list[str]]:
+    """Completion beats a range's last day beats an undescribed date beats the issue date."""
+    for kind in ("completion", "range", "plain", "issue"):
+        chosen = [hit for hit in hits if hit.kind == kind]
+        values = sorted({hit.value for hit in chosen})
+        if not values:
+            continue
+        if len(values) > 1:
+            listed = ", ".join(v.isoformat() for v in values)
+            return None, [f"several possible completion dates ({listed})"]
+        others = {hit.value for hit in hits if hit.kind != "expiry"} - set(values)
+        if all(hit.ambiguous for hit in chosen) and not any(not h.ambiguous and h.value == values[0] for h in hits):
+            return values[0], ["numeric date could be month/day or day/month"]
+        del others
+        return values[0], []
+    return None, []
+
+
+def find_provider(lines: list[Line]) -> str | None:
+    for line in lines:
+        match = PROVIDER.search(line.text)
+        if match:
+            value = re.split(r"\s+(?:on|at|in|for)\s+|[,;(]", match.group("rest"))[0].strip(" .:")
+            if len(value) >= 3 and not value.lower().startswith(("logo", "id")):
+                return value
+    return None
+
+
+def find_approval(lines: list[Line]) -> str | None:
+    for line in lines:
+        match = APPROVAL.search(line.text)
+        if match and any(ch.isdigit() for ch in match.group("code")):
+            return match.group("code").rstrip(".")
+    for line in lines:
+        if CODE_LINE.match(line.text.strip()):
+            return line.text.strip()
+    return None
+
+
+def _date_reasons(texts: list[str], completed_on, date_reasons: list[str]) -> list[str]:
+    if completed_on is not None:
+        return date_reasons
+    if has_year_only(texts):
+        return date_reasons + ["year only, no completion date"]
+    return date_reasons + ["no completion date found"]
+
+
+def read_fields(page: Page) -> Extraction:
+    lines = page.lines
+    texts = [line.text for line in lines]
+    reasons: list[str] = []
+    name = find_name(lines)
+    if name is None:
+        reasons.append("no name found")
+    elif not name.cued:
+        reasons.append("name found by layout only")
+    title, title_sure = find_title(lines, name.line if name else None)
+    if not title:
+        reasons.append("no course title found")
+    elif not title_sure:
+        reasons.append("course title found by layout only")
+    hours = choose_hours(find_hours(texts))
+    reasons.extend(hours.reasons)
+    completed_on, date_reasons = pick_date(find_dates(texts))
+    reasons.extend(_date_reasons(texts, completed_on, date_reasons))
+    if NOT_CE.search(page.text):
+        reasons.append("community or volunteer service, not continuing education")
+    return Extraction(
+        is_certificate=True, person_name=name.name if name else None, course_title=title, hours=hours.hours,
+        completed_on=completed_on, provider=find_provider(lines), approval_number=find_approval(lines),
+        reasons=reasons, needs_review=bool(reasons), page=page.number, ocr=page.ocr, former_unit=hours.former_unit,
+        confidence=_confidence(reasons, page.ocr),
+    )
+
+
+def _confidence(reasons: list[str], ocr: bool) -> float:
+    score = 0.97 * (0.8 ** len(reasons))
+    return round(score * (OCR_PENALTY if ocr else 1.0), 2)

@@ -1,0 +1,133 @@
+"""Credit hours: which number on the page is the credit, in which unit, and how sure we are.
+
+Only numbers tied to a credit unit or label count; everything else on a certificate (course #,
+certificate ID, score, module counts, class size, prices) is a decoy and never matched.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+NUM = r"(?P<num>\d{1,3}(?:\.\d{1,2})?)"
+WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14, "sixteen": 16, "twenty": 20, "half": Decimal("0.5"),
+}
+
+
+@dataclass(frozen=True)
+class HoursHit:
+    hours: Decimal  # clock hours
+    unit: str  # cec, hour, ceu, pdu, cpe50, credit, duration, former
+    line: int
+    review: str | None = None  # why this figure alone needs a human
+    total: bool = False
+
+
+# (unit, pattern); the first pattern that claims a span wins, so specific ones come first
+PATTERNS: list[tuple[str, re.Pattern]] = [
+    ("former", re.compile(rf"{NUM}\s*CECs?\s*\(\s*(?P<num2>\d{{1,3}}(?:\.\d{{1,2}})?)\s*(?:clock\s*)?(?:hours?|hrs?)\s*\)", re.I)),
+    ("range", re.compile(r"(?P<num>\d{1,2}(?:\.\d{1,2})?)\s*(?:-|–|to)\s*(?P<num2>\d{1,2}(?:\.\d{1,2})?)\s*(?:h|hrs?|hours?)\b", re.I)),
+    ("duration", re.compile(r"(?P<num>\d{1,2})\s*(?:hours?|hrs?|h)\s*(?:and\s*)?(?P<min>\d{1,2})\s*(?:min(?:ute)?s?|m)\b", re.I)),
+    ("days", re.compile(r"(?P<num>\d{1,2})\s*days?\b", re.I)),
+    ("ceu", re.compile(rf"{NUM}\s*(?:IACET\s*)?(?:CEUs?|continuing education units?)\b", re.I)),
+    ("ceu", re.compile(rf"\bCEUs?\s*(?:awarded|earned|credits?)?\s*[:=]?\s*{NUM}(?!\s*(?:hours?|hrs?))", re.I)),
+    ("cpe", re.compile(rf"\bCPE\)?\s*(?:credits?)?\s*[:=]\s*{NUM}", re.I)),
+    ("cpe", re.compile(rf"{NUM}\s*CPE\s*credits?", re.I)),
+    ("hour", re.compile(rf"{NUM}\s*\)?\s*(?:CECs?|CE credits?)(?:\s*hours?)?\b", re.I)),
+    ("hour", re.compile(rf"\b(?:CECs?|CEC hours|CE hours|credit hours|contact hours|clock hours|training hours|"
+                        rf"PDUs?(?:\s*/\s*contact\s*hours)?|recertification credits|hours completed|hours earned|"
+                        rf"total hours|hours|credits?(?: earned| awarded)?)\s*(?:awarded|earned)?\s*[:=]\s*{NUM}\b", re.I)),
+    ("hour", re.compile(rf"{NUM}\s*\)?\s*(?:clock\s+|contact\s+|credit\s+|CE\s+|training\s+)?(?:hours?|hrs?)\b", re.I)),
+    ("hour", re.compile(rf"{NUM}\s*(?:PDUs?|contact hours)\b", re.I)),
+]
+WORD_NUMBER = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|sixteen|twenty)"
+                         r"\s*\(\s*(\d{1,2})\s*\)", re.I)
+FIFTY_MINUTE = re.compile(r"50[- ]minute", re.I)
+TOTAL = re.compile(r"\btotal\b", re.I)
+NOT_CREDIT = re.compile(r"\b(?:per day|a day|per week|hours of operation|open|expires? in|within)\b", re.I)
+
+
+def _dec(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def _clock(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _hit(unit: str, match: re.Match, index: int, fifty_minute: bool) -> HoursHit | None:
+    num = _dec(match.group("num"))
+    if unit == "former":
+        return HoursHit(_clock(_dec(match.group("num2"))), "former", index, "printed in the former unit (1 CEC = 7 hours)")
+    if unit == "range":
+        return HoursHit(Decimal(0), "range", index, "hours are a range, not a stated credit")
+    if unit == "duration":
+        minutes = Decimal(int(match.group("min"))) / 60
+        return HoursHit(_clock(num + minutes), "duration", index, "a course duration, not a stated credit")
+    if unit == "days":
+        return HoursHit(Decimal(0), "days", index, "duration in days, not hours")
+    if unit == "ceu":
+        return HoursHit(_clock(num * 10), "ceu", index)
+    if unit == "cpe":
+        if fifty_minute:
+            return HoursHit(_clock(num * 50 / 60), "cpe50", index, "CPE credits on a 50-minute hour")
+        return HoursHit(_clock(num), "cpe", index, "CPE credits: check the length of a credit hour")
+    if num == 0 or num > 200:
+        return None
+    return HoursHit(_clock(num), "hour", index)
+
+
+def hours_in_line(text: str, index: int, fifty_minute: bool = False) -> list[HoursHit]:
+    text = WORD_NUMBER.sub(lambda m: m.group(2), text)  # "Seven (7) hours" → "7 hours"
+    hits: list[HoursHit] = []
+    taken: list[tuple[int, int]] = []
+    for unit, pattern in PATTERNS:
+        for match in pattern.finditer(text):
+            if any(s < match.end() and match.start() < e for s, e in taken):
+                continue
+            taken.append((match.start(), match.end()))
+            after = text[match.end():match.end() + 20]
+            if unit == "hour" and NOT_CREDIT.match(after.strip()):
+                continue
+            hit = _hit(unit, match, index, fifty_minute)
+            if hit is not None:
+                before = text[max(0, match.start() - 25):match.start()]
+                hits.append(HoursHit(hit.hours, hit.unit, hit.line, hit.review, bool(TOTAL.search(before + match.group(0)))))
+    return hits
+
+
+def find_hours(lines: list[str]) -> list[HoursHit]:
+    fifty_minute = any(FIFTY_MINUTE.search(text) for text in lines)
+    hits = []
+    for index, text in enumerate(lines):
+        hits.extend(hours_in_line(text, index, fifty_minute))
+    return hits
+
+
+@dataclass(frozen=True)
+class HoursChoice:
+    hours: Decimal | None
+    reasons: tuple[str, ...]
+    former_unit: bool = False
+
+
+def choose_hours(hits: list[HoursHit]) -> HoursChoice:
+    """One figure for the certificate, or None and a reason; disagreeing figures go to review."""
+    if not hits:
+        return HoursChoice(None, ("no hours found",))
+    totals = [hit for hit in hits if hit.total]
+    pool = totals or hits
+    credits = [hit for hit in pool if hit.unit not in ("range", "days", "duration")]
+    if not credits:
+        hit = pool[0]
+        value = hit.hours if hit.unit == "duration" else None
+        return HoursChoice(value, (hit.review or "no stated credit hours",))
+    values = {hit.hours for hit in credits}
+    if len(values) > 1:
+        listed = ", ".join(str(v.normalize()) for v in sorted(values))
+        return HoursChoice(max(values) if totals else None, (f"several different hour figures ({listed})",))
+    hit = credits[0]
+    reasons = tuple(dict.fromkeys(h.review for h in credits if h.review))
+    return HoursChoice(hit.hours, reasons, former_unit=any(h.unit == "former" for h in credits))
