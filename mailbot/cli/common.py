@@ -69,3 +69,42 @@ def emit_json_lines(rows: Iterable[dict[str, Any]]) -> None:
 def fail(message: str) -> None:
     """Stop the command with a one-line error and exit code 1."""
     raise click.ClickException(message)
+
+
+def load_app():  # type: ignore[no-untyped-def]
+    """The App for the config given with --config (or found by the usual search)."""
+    from mailbot.app import App
+    from mailbot.config import load_config
+
+    return App(load_config(config_path()))
+
+
+def actor() -> str:
+    """Who is acting at the terminal, for the audit trail."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "cli:unknown"
+
+
+def parse_date(value: str, what: str = "date"):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{what} must be YYYY-MM-DD, got {value!r}") from None
+
+
+def print_table(columns: list[str], rows: Iterable[list[Any]], title: str | None = None) -> None:
+    """A readable table. Cells are plain text: a name like "[bold]" is shown, never interpreted."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
+    Console().print(table)

@@ -190,6 +190,7 @@ class Notice(SQLModel, table=True):
     message_id: str | None = None
     error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
+    claimed_at: datetime | None = None
     sent_at: datetime | None = None
 
 

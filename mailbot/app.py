@@ -1,0 +1,95 @@
+"""The wiring: one App per process holds the config and builds the adapters it names.
+
+Library code takes what it needs as arguments; only this module knows which adapter a config means.
+"""
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+from sqlalchemy.engine import Engine
+
+from mailbot.config import Config
+from mailbot.ledger.db import init_db, make_engine
+from mailbot.ledger.evidence import EvidenceStore
+from mailbot.mail.compose import template_env
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class App:
+    config: Config
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = make_engine(self._database_url())
+        init_db(engine)
+        return engine
+
+    def _database_url(self) -> str:
+        url = self.config.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.config.resolve_path(url[len(prefix):]))
+        return url
+
+    @cached_property
+    def evidence(self) -> EvidenceStore:
+        return EvidenceStore(self.config.resolve_path(self.config.storage.evidence_dir))
+
+    @cached_property
+    def templates(self) -> Environment:
+        override = self.config.resolve_path("templates")
+        return template_env(override if override.is_dir() else None)
+
+    @cached_property
+    def rules(self):  # type: ignore[no-untyped-def]
+        from mailbot.rules import load_rules
+
+        return load_rules(self.config.rules)
+
+    def today(self) -> date:
+        return self.clock().astimezone(ZoneInfo(self.config.company.timezone)).date()
+
+    def source(self):  # type: ignore[no-untyped-def]
+        """The inbox adapter the config names (imap-tools or Maildir)."""
+        inbox = self.config.inbox
+        if inbox.kind == "maildir":
+            from mailbot.inbox.maildir import MaildirSource
+
+            return MaildirSource(self.config.resolve_path(inbox.path), folder=inbox.folder)
+        from mailbot.inbox.imap import ImapSource
+
+        return ImapSource(host=inbox.host, port=inbox.port, security=inbox.security, username=inbox.username,
+                          password=inbox.password, folder=inbox.folder,
+                          ssl_context=_ssl_context(inbox.tls_verify))
+
+    def transport(self):  # type: ignore[no-untyped-def]
+        """The outbox adapter the config names (SMTP or the file outbox)."""
+        out = self.config.outbox
+        if out.kind == "file":
+            from mailbot.mail.transport import FileTransport
+
+            return FileTransport(Path(self.config.resolve_path(out.path)))
+        from mailbot.mail.transport import SmtpTransport
+
+        return SmtpTransport(host=out.host, port=out.port, security=out.security, username=out.username or None,
+                             password=out.password or None, ssl_context=_ssl_context(out.tls_verify))
+
+
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if not verify:  # for self-signed test servers only; documented in config.example.toml
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx

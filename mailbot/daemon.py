@@ -1,0 +1,79 @@
+"""The daemon: APScheduler runs each tick on its schedule; an IDLE watcher wakes the poll job early.
+
+Ticks are bounded and idempotent, so a missed or repeated run is harmless. SIGTERM/SIGINT let the
+running tick finish, then exit 0.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import datetime, timezone
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from mailbot.app import App
+from mailbot.jobs import poll_tick, send_tick
+
+log = logging.getLogger("mailbot.daemon")
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """One line per event, key=value context, to stderr (journald adds the timestamp)."""
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
+
+
+def _guarded(name: str, func):  # type: ignore[no-untyped-def]
+    def tick(app: App) -> None:
+        try:
+            func(app)
+        except Exception as exc:  # noqa: BLE001 - a failing tick is logged; the next one runs anyway
+            log.error("job failed job=%s error=%r", name, str(exc))
+    tick.__name__ = name
+    return tick
+
+
+def _idle_watcher(app: App, scheduler: BlockingScheduler, stop: threading.Event) -> None:
+    """Hold an IDLE connection; when the server reports new mail, run the poll job now."""
+    while not stop.is_set():
+        try:
+            with app.source() as source:
+                while not stop.is_set():
+                    if source.wait_for_new(timeout=60):
+                        scheduler.modify_job("poll", next_run_time=datetime.now(timezone.utc))
+        except Exception as exc:  # noqa: BLE001 - reconnect after a pause; polling covers the gap
+            log.warning("idle watcher reconnecting error=%r", str(exc))
+            stop.wait(10)
+
+
+def build_scheduler(app: App) -> BlockingScheduler:
+    scheduler = BlockingScheduler(executors={"default": ThreadPoolExecutor(2)}, job_defaults=JOB_DEFAULTS,
+                                  timezone=app.config.company.timezone)
+    now = datetime.now(timezone.utc)
+    scheduler.add_job(_guarded("poll", poll_tick), "interval", args=[app], id="poll",
+                      seconds=app.config.schedule.poll_seconds, next_run_time=now, replace_existing=True)
+    scheduler.add_job(_guarded("send", send_tick), "interval", args=[app], id="send",
+                      seconds=app.config.schedule.send_seconds, next_run_time=now, replace_existing=True)
+    return scheduler
+
+
+def run_daemon(app: App) -> None:
+    setup_logging()
+    app.engine  # noqa: B018 - connect and create tables before the first tick
+    scheduler = build_scheduler(app)
+    stop = threading.Event()
+
+    def shutdown(signum, _frame):  # type: ignore[no-untyped-def]
+        log.info("stopping signal=%s", signal.Signals(signum).name)
+        stop.set()
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    threading.Thread(target=_idle_watcher, args=(app, scheduler, stop), name="idle", daemon=True).start()
+    log.info("started poll_seconds=%d send_seconds=%d", app.config.schedule.poll_seconds,
+             app.config.schedule.send_seconds)
+    scheduler.start()
+    log.info("stopped")

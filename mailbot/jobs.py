@@ -1,0 +1,217 @@
+"""One function per scheduled tick. Each does a bounded unit of work and returns what it did.
+
+The ingestion tick, per message: claim a row for its mailbox location (committed before anything else),
+read and extract without holding the database, write every consequence in one transaction, and only
+then move the message. A message already done but still in the inbox (a move that failed, a crash after
+the commit) is simply filed on the next pass; nothing is recorded twice.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from mailbot.app import App
+from mailbot.errors import ProcessingError
+from mailbot.intake import analyse, decide
+from mailbot.ledger.db import session_scope
+from mailbot.ledger.models import InboundMessage, utcnow
+from mailbot.ledger.techs import find_by_address
+from mailbot.mail import notices
+from mailbot.mail.outgoing import SendReport, recover_interrupted, send_approved
+from mailbot.recording import record
+
+log = logging.getLogger("mailbot.jobs")
+DONE = ("recorded", "review", "ignored", "duplicate", "dead")
+
+
+@dataclass
+class PassReport:
+    seen: int = 0
+    fetched: int = 0
+    recorded: int = 0
+    review: int = 0
+    ignored: int = 0
+    duplicate: int = 0
+    retry: int = 0
+    dead: int = 0
+    filed: int = 0
+    credits: int = 0
+    drafts: int = 0
+    receipts_sent: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, state: str) -> None:
+        if hasattr(self, state):
+            setattr(self, state, getattr(self, state) + 1)
+
+
+def _known_rows(app: App, account: str, folder: str, uidvalidity: int) -> dict[str, InboundMessage]:
+    with session_scope(app.engine) as s:
+        rows = s.exec(select(InboundMessage).where(InboundMessage.account == account,
+                                                   InboundMessage.folder == folder,
+                                                   InboundMessage.uidvalidity == uidvalidity)).all()
+        return {r.mailbox_key: r for r in rows}
+
+
+def _due(row: InboundMessage | None, now) -> bool:  # type: ignore[no-untyped-def]
+    if row is None or row.state == "received":
+        return True
+    return row.state == "retry" and (row.next_attempt_at is None or row.next_attempt_at <= now)
+
+
+def _claim(app: App, account: str, folder: str, uidvalidity: int, key: str) -> int:
+    """Create (or find) the bookkeeping row for this mailbox location; committed before any work."""
+    with session_scope(app.engine) as s:
+        row = InboundMessage(account=account, folder=folder, uidvalidity=uidvalidity, mailbox_key=key)
+        try:
+            with s.begin_nested():
+                s.add(row)
+                s.flush()
+            return row.id
+        except IntegrityError:
+            pass
+    with session_scope(app.engine) as s:
+        return s.exec(select(InboundMessage.id).where(
+            InboundMessage.account == account, InboundMessage.folder == folder,
+            InboundMessage.uidvalidity == uidvalidity, InboundMessage.mailbox_key == key)).one()
+
+
+def _same_message(s, row: InboundMessage, sha: str, message_id: str | None) -> InboundMessage | None:  # type: ignore[no-untyped-def]
+    """The same email seen before at another location (moved back, UIDVALIDITY reset, copied)."""
+    query = select(InboundMessage).where(InboundMessage.id != row.id, InboundMessage.state.in_(DONE))
+    match = s.exec(query.where(InboundMessage.raw_sha256 == sha)).first()
+    if match is None and message_id:
+        match = s.exec(query.where(InboundMessage.message_id == message_id)).first()
+    return match
+
+
+def _target(app: App, state: str) -> str:
+    inbox = app.config.inbox
+    return inbox.review_folder if state in ("review", "dead") else inbox.processed_folder
+
+
+def _process(app: App, row_id: int, raw: bytes, report: PassReport) -> InboundMessage:
+    """Everything for one fetched message except the move. Raises nothing for bad input."""
+    from mailbot.domain import sha256_hex
+
+    evidence = app.evidence.put(raw, "message/rfc822")
+    analysis = analyse(raw)  # slow part: no transaction open
+    facts = analysis.facts
+    with session_scope(app.engine) as s:
+        row = s.get(InboundMessage, row_id)
+        row.raw_sha256, row.raw_path, row.message_id = sha256_hex(raw), str(evidence), facts.message_id
+        row.from_addr, row.subject, row.updated_at = facts.from_addr, facts.subject[:500], utcnow()
+        twin = _same_message(s, row, row.raw_sha256, facts.message_id)
+        if twin is not None:
+            row.state, row.duplicate_of, row.reason = "duplicate", twin.id, f"same email as message #{twin.id}"
+        else:
+            tech = find_by_address(s, facts.from_addr)
+            decision = decide(analysis, tech.name if tech else None)
+            out = record(s, app, row, analysis, decision, tech)
+            row.tech_id = tech.id if tech else None
+            row.state = "ignored" if decision.state == "ignored" else out.state
+            row.reason = decision.reason
+            report.credits += len(out.credits)
+            report.drafts += len(out.draft_ids)
+        row.target_folder = _target(app, row.state)
+        s.add(row)
+    report.count(row.state)
+    return row
+
+
+def _fail(app: App, row_id: int, exc: Exception, report: PassReport) -> InboundMessage:
+    """Transient: retry later with exponential backoff; after max attempts (or permanent): dead letter."""
+    permanent = isinstance(exc, ProcessingError) and exc.permanent
+    with session_scope(app.engine) as s:
+        row = s.get(InboundMessage, row_id)
+        row.attempts += 1
+        row.reason = f"{type(exc).__name__}: {exc}"[:2000]
+        if permanent or row.attempts >= app.config.inbox.max_attempts:
+            row.state, row.target_folder = "dead", app.config.inbox.review_folder
+        else:
+            row.state = "retry"
+            row.next_attempt_at = utcnow() + timedelta(seconds=min(3600, 30 * 2 ** row.attempts))
+        row.updated_at = utcnow()
+        s.add(row)
+    report.count(row.state)
+    report.errors.append(f"message #{row_id}: {row.reason}")
+    log.warning("message failed id=%s state=%s attempts=%s reason=%r", row_id, row.state, row.attempts, row.reason)
+    return row
+
+
+def _file(app: App, source, key: str, row: InboundMessage, report: PassReport) -> None:  # type: ignore[no-untyped-def]
+    try:
+        source.file(key, row.target_folder)
+    except ProcessingError as exc:  # repaired on the next pass: the row says where it belongs
+        report.errors.append(f"move of message #{row.id} to {row.target_folder} failed: {exc}")
+        return
+    with session_scope(app.engine) as s:
+        fresh = s.get(InboundMessage, row.id)
+        fresh.filed_at = utcnow()
+        s.add(fresh)
+    report.filed += 1
+
+
+def _batches(keys: list[str], size: int):  # type: ignore[no-untyped-def]
+    for i in range(0, len(keys), size):
+        yield keys[i:i + size]
+
+
+def ingest_folder(app: App, source, report: PassReport) -> None:  # type: ignore[no-untyped-def]
+    state = source.folder_state()
+    known = _known_rows(app, source.account, state.folder, state.uidvalidity)
+    now = utcnow()
+    report.seen = len(state.keys)
+    to_fetch = [k for k in state.keys if _due(known.get(k), now)]
+    for key in state.keys:  # done but still in the inbox: a move that failed or was interrupted
+        row = known.get(key)
+        if row is not None and row.state in DONE and row.target_folder:
+            _file(app, source, key, row, report)
+    for batch in _batches(to_fetch, app.config.inbox.batch_size):
+        for key, raw in source.fetch(batch):
+            report.fetched += 1
+            row_id = _claim(app, source.account, state.folder, state.uidvalidity, key)
+            try:
+                row = _process(app, row_id, raw, report)
+            except Exception as exc:  # noqa: BLE001 - one bad message never stops the rest
+                row = _fail(app, row_id, exc, report)
+            if row.state in DONE:
+                _file(app, source, key, row, report)
+
+
+def poll_tick(app: App) -> PassReport:
+    """One ingestion pass over the inbox, then the receipts it queued go out."""
+    report = PassReport()
+    inbox = app.config.inbox
+    with app.source() as source:
+        source.ensure_folders([inbox.processed_folder, inbox.review_folder])
+        ingest_folder(app, source, report)
+    report.receipts_sent = send_notices(app)
+    log.info("poll done seen=%d fetched=%d recorded=%d review=%d ignored=%d duplicate=%d retry=%d dead=%d filed=%d",
+             report.seen, report.fetched, report.recorded, report.review, report.ignored, report.duplicate,
+             report.retry, report.dead, report.filed)
+    return report
+
+
+def send_notices(app: App) -> int:
+    notices.recover_interrupted(app.engine)
+    if not notices.pending_count(app.engine):
+        return 0  # no connection to the SMTP server when there is nothing to say
+    with app.transport() as transport:
+        sent, _failed = notices.send_pending(app.engine, transport, app.config.outbox.from_,
+                                             app.config.company.name)
+    return sent
+
+
+def send_tick(app: App) -> SendReport:
+    """Send every approved draft (one connection for the batch)."""
+    with session_scope(app.engine) as s:
+        recover_interrupted(s)
+    with app.transport() as transport:
+        report = send_approved(app.engine, transport, app.config)
+    log.info("send done sent=%d failed=%d retry=%d", len(report.sent), len(report.failed), len(report.retry))
+    return report

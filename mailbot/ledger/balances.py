@@ -1,0 +1,55 @@
+"""Adapter from ledger rows to the pure rules engine: TechRecord/CreditRecord in, Balance out."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, select
+
+from mailbot.ledger.models import Credit, Draft, ReviewItem, Technician, from_centi
+from mailbot.ledger.techs import view
+from mailbot.rules.model import CertRecord, CreditRecord, TechRecord
+
+SUBMISSION_OF_DRAFT = {"drafted": "drafted", "approved": "drafted", "sending": "drafted", "interrupted": "drafted",
+                       "failed": "drafted", "rejected": "none", "sent": "sent", "confirmed": "confirmed"}
+
+
+def tech_record(session: Session, tech: Technician) -> TechRecord:
+    v = view(session, tech)
+    return TechRecord(id=tech.id, name=tech.name, email=v.email, iicrc_id=tech.iicrc_id,
+                      cycle_start=tech.cycle_start,
+                      certifications=tuple(CertRecord(d, on) for d, on in v.certifications), active=tech.active)
+
+
+def credit_records(session: Session, tech_id: int) -> list[CreditRecord]:
+    drafts = {d.credit_id: d.state for d in session.exec(select(Draft).where(Draft.tech_id == tech_id)).all()}
+    records = [CreditRecord(id=c.id, completed_on=c.completed_on, hours=c.hours, state=c.state,
+                            submission=SUBMISSION_OF_DRAFT.get(drafts.get(c.id, ""), "none"), kind=c.kind,
+                            event_key=c.event_key)
+               for c in session.exec(select(Credit).where(Credit.tech_id == tech_id)).all()]
+    return records
+
+
+def pending_review_records(session: Session, tech_id: int, today: date) -> list[CreditRecord]:
+    """Open review items with known hours count as pending review (dated today when the date is unknown)."""
+    items = session.exec(select(ReviewItem).where(ReviewItem.tech_id == tech_id, ReviewItem.state == "open",
+                                                  ReviewItem.hours_centi.is_not(None))).all()
+    return [CreditRecord(id=-item.id, completed_on=today, hours=from_centi(item.hours_centi),
+                         state="pending_review") for item in items]
+
+
+def compute_for(session: Session, rules: Any, tech: Technician, as_of: date, plans: list | None = None):  # type: ignore[no-untyped-def]
+    from mailbot.rules import compute_balance
+
+    credits = credit_records(session, tech.id) + pending_review_records(session, tech.id, as_of)
+    return compute_balance(tech_record(session, tech), credits, plans or [], rules, as_of)
+
+
+def balance_summary(session: Session, app: Any, tech: Technician) -> dict[str, Any] | None:
+    """The few numbers a receipt shows; None when the technician has no certification on file."""
+    balance = compute_for(session, app.rules, tech, app.today())
+    if balance.cycle_end is None or not balance.required:
+        return None
+    percent = min(100, int(balance.earned * 100 / balance.required))
+    return {"earned": balance.earned, "required": balance.required, "cycle_end": balance.cycle_end.isoformat(),
+            "status": balance.status, "percent": percent}

@@ -1,0 +1,101 @@
+"""Email = a template triple (<name>.subject.j2, <name>.txt.j2, <name>.html.j2) plus this one composer.
+
+Pure: no network, no clock. Names and course titles are data: they are passed as template variables
+(never compiled as templates), HTML-escaped in the HTML part, and folded to one line in headers so a
+CR/LF in a name can never add a header.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Iterable
+
+import css_inline
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+AUTO_SUBMITTED = "auto-generated"
+
+
+def packaged_templates_dir() -> Path:
+    return Path(str(files("mailbot._templates")))
+
+
+def template_env(override_dir: Path | None = None) -> Environment:
+    """Admin overrides in `override_dir` win over the packaged templates, file by file."""
+    dirs = [str(override_dir)] if override_dir else []
+    dirs.append(str(packaged_templates_dir()))
+    env = Environment(loader=FileSystemLoader(dirs), undefined=StrictUndefined,
+                      autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["hours"] = format_hours
+    return env
+
+
+def format_hours(value: Any) -> str:
+    """7 → "7", 3.50 → "3.5", 2.17 → "2.17"."""
+    text = f"{value:.2f}" if not isinstance(value, str) else value
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def one_line(text: str) -> str:
+    """Collapse any whitespace run (CR/LF included) to one space: safe inside a header."""
+    return re.sub(r"\s+", " ", str(text)).strip()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Envelope:
+    from_addr: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+    reply_to: str | None = None
+    from_name: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def render(env: Environment, name: str, context: dict[str, Any]) -> Rendered:
+    subject = one_line(env.get_template(f"{name}.subject.j2").render(context))
+    text = env.get_template(f"{name}.txt.j2").render(context)
+    html = css_inline.inline(env.get_template(f"{name}.html.j2").render(context))
+    return Rendered(subject=subject, text=text, html=html)
+
+
+def build_message(rendered: Rendered, envelope: Envelope, attachments: Iterable[Attachment] = (),
+                  *, message_id: str | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = formataddr((one_line(envelope.from_name), envelope.from_addr)) if envelope.from_name \
+        else envelope.from_addr
+    msg["To"] = ", ".join(envelope.to)
+    if envelope.cc:
+        msg["Cc"] = ", ".join(envelope.cc)
+    if envelope.reply_to:
+        msg["Reply-To"] = envelope.reply_to
+    msg["Subject"] = rendered.subject
+    domain = envelope.from_addr.rpartition("@")[2] or "localhost"
+    msg["Message-ID"] = message_id or make_msgid(domain=domain)
+    for key, value in envelope.headers.items():
+        msg[key] = one_line(value)
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    for att in attachments:
+        maintype, _, subtype = att.content_type.partition("/")
+        msg.add_attachment(att.data, maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=one_line(att.filename))
+    return msg

@@ -1,0 +1,107 @@
+"""Automatic emails to people (receipts, statements, escalations): queued once, claimed, sent at most once.
+
+Each notice has a dedupe key recipient|kind|period, so queueing twice is a no-op. The sender claims
+pending → sending with a conditional UPDATE and records the Message-ID before it talks to the server. A
+notice found in `sending` after a crash is not resent blindly (the server may have accepted it): it is
+marked `interrupted` for the admin to see.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from mailbot.errors import ProcessingError
+from mailbot.ledger.db import session_scope
+from mailbot.ledger.models import Notice, utcnow
+from mailbot.mail.compose import Envelope, Rendered, build_message
+
+MAX_ATTEMPTS = 5
+
+
+def queue(session: Session, *, recipient: str, kind: str, period: str, rendered: Rendered,
+          in_reply_to: str | None = None) -> bool:
+    """Queue a notice unless the same (recipient, kind, period) exists. True if newly queued."""
+    notice = Notice(dedupe_key=f"{recipient.lower()}|{kind}|{period}", recipient=recipient, kind=kind,
+                    subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
+                    in_reply_to=in_reply_to)
+    try:
+        with session.begin_nested():
+            session.add(notice)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def build(notice: Notice, from_addr: str, from_name: str, message_id: str) -> EmailMessage:
+    headers = {"Auto-Submitted": "auto-replied" if notice.kind == "receipt" else "auto-generated",
+               "X-Auto-Response-Suppress": "All", "Date": formatdate(localtime=False)}
+    if notice.in_reply_to:
+        headers["In-Reply-To"] = notice.in_reply_to
+        headers["References"] = notice.in_reply_to
+    envelope = Envelope(from_addr=from_addr, from_name=from_name, to=(notice.recipient,), headers=headers)
+    rendered = Rendered(notice.subject, notice.body_text, notice.body_html)
+    return build_message(rendered, envelope, message_id=message_id)
+
+
+def _claim(engine, notice_id: int, message_id: str) -> bool:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        won = s.execute(update(Notice).where(Notice.id == notice_id, Notice.state == "pending")
+                        .values(state="sending", message_id=message_id, claimed_at=utcnow(),
+                                attempts=Notice.attempts + 1))
+        return won.rowcount == 1
+
+
+def _finish(engine, notice_id: int, error: ProcessingError | None) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        notice = s.get(Notice, notice_id)
+        if error is None:
+            notice.state, notice.sent_at, notice.error = "sent", utcnow(), None
+        else:
+            retry = not error.permanent and notice.attempts < MAX_ATTEMPTS
+            notice.state, notice.error = ("pending" if retry else "failed"), str(error)
+        s.add(notice)
+
+
+STALE_AFTER = timedelta(minutes=10)  # a send takes seconds; a claim this old belongs to a dead process
+
+
+def recover_interrupted(engine) -> int:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        cutoff = utcnow() - STALE_AFTER
+        stale = s.execute(update(Notice).where(Notice.state == "sending", Notice.claimed_at < cutoff)
+                          .values(state="interrupted",
+                                  error="interrupted while sending; not resent so nobody gets it twice"))
+        return stale.rowcount
+
+
+def pending_count(engine) -> int:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        return len(list(s.exec(select(Notice.id).where(Notice.state == "pending").limit(1))))
+
+
+def send_pending(engine, transport, from_addr: str, from_name: str, limit: int = 500) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Send up to `limit` pending notices over one open transport. Returns (sent, failed)."""
+    with session_scope(engine) as s:
+        ids = list(s.exec(select(Notice.id).where(Notice.state == "pending").order_by(Notice.id).limit(limit)))
+    sent = failed = 0
+    for notice_id in ids:
+        message_id = make_msgid(domain=from_addr.rpartition("@")[2] or "localhost")
+        if not _claim(engine, notice_id, message_id):
+            continue
+        with session_scope(engine) as s:
+            notice = s.get(Notice, notice_id)
+        try:
+            transport.send(build(notice, from_addr, from_name, message_id))
+        except ProcessingError as exc:
+            _finish(engine, notice_id, exc)
+            failed += 1
+            continue
+        _finish(engine, notice_id, None)
+        sent += 1
+    return sent, failed

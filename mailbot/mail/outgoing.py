@@ -1,0 +1,90 @@
+"""Send approved drafts to IICRC: claim approved → sending, send once, record the SMTP Message-ID.
+
+Fail-closed twice over: only drafts with an approval row are claimed, and a draft addressed to IICRC is
+refused while [iicrc] live is not true. A draft found in `sending` after a crash is not resent blindly:
+it becomes `interrupted` and the admin decides (drafts show / resend).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from mailbot.config import Config
+from mailbot.errors import ProcessingError
+from mailbot.ledger import drafts as draft_ops
+from mailbot.ledger.db import session_scope
+from mailbot.ledger.models import Draft, utcnow
+from mailbot.mail.compose import Attachment, Envelope, Rendered, build_message
+
+
+@dataclass
+class SendReport:
+    sent: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    retry: list[tuple[int, str]] = field(default_factory=list)
+
+
+def build(draft: Draft, config: Config, message_id: str) -> EmailMessage:
+    envelope = Envelope(from_addr=config.outbox.from_, from_name=config.company.name, to=(draft.to_addr,),
+                        cc=tuple(a for a in draft.cc_addrs.split(",") if a), reply_to=draft.reply_to,
+                        headers={"Date": formatdate(localtime=False), "X-Mailbot-Draft": str(draft.id)})
+    attachments = []
+    if draft.attachment_path:
+        attachments.append(Attachment(draft.attachment_name or "certificate", draft.attachment_type or
+                                      "application/octet-stream", Path(draft.attachment_path).read_bytes()))
+    return build_message(Rendered(draft.subject, draft.body_text, draft.body_html), envelope, attachments,
+                         message_id=message_id)
+
+
+def _guard_live(draft: Draft, config: Config) -> None:
+    iicrc = {config.iicrc.renewals_address.lower(), config.iicrc.reinstatements_address.lower()}
+    if not config.iicrc.live and draft.to_addr.lower() in iicrc:
+        raise ProcessingError(f"draft #{draft.id} is addressed to IICRC but [iicrc] live is not true", permanent=True)
+
+
+STALE_AFTER = timedelta(minutes=10)  # a send takes seconds; a claim this old belongs to a dead process
+
+
+def recover_interrupted(session: Session) -> int:
+    cutoff = utcnow() - STALE_AFTER
+    stale = session.execute(update(Draft).where(Draft.state == "sending", Draft.updated_at < cutoff).values(
+        state="interrupted", updated_at=utcnow(),
+        error="mailbot stopped while sending; check the Sent folder, then `mailbot drafts resend ID` if it is not there"))
+    return stale.rowcount
+
+
+def _send_one(engine, transport, config: Config, draft_id: int, report: SendReport) -> None:  # type: ignore[no-untyped-def]
+    message_id = make_msgid(domain=config.outbox.from_.rpartition("@")[2] or "localhost")
+    with session_scope(engine) as s:
+        if not draft_ops.claim_for_sending(s, draft_id):
+            return
+        draft = s.get(Draft, draft_id)
+        draft.smtp_message_id = message_id  # known before we talk to the server: findable after a crash
+        s.add(draft)
+    try:
+        _guard_live(draft, config)
+        transport.send(build(draft, config, message_id))
+    except (ProcessingError, OSError) as exc:
+        permanent = getattr(exc, "permanent", True)
+        with session_scope(engine) as s:
+            draft_ops.mark_failed(s, draft_id, str(exc), permanent=permanent)
+        (report.failed if permanent else report.retry).append((draft_id, str(exc)))
+        return
+    with session_scope(engine) as s:
+        draft_ops.mark_sent(s, draft_id, message_id)
+    report.sent.append(draft_id)
+
+
+def send_approved(engine, transport, config: Config) -> SendReport:  # type: ignore[no-untyped-def]
+    report = SendReport()
+    with session_scope(engine) as s:
+        ids = draft_ops.approved_ids(s)
+    for draft_id in ids:
+        _send_one(engine, transport, config, draft_id, report)
+    return report
