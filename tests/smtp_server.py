@@ -15,9 +15,11 @@ import itertools
 import socket
 import ssl
 import threading
+import warnings
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -78,7 +80,7 @@ def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     alt_names = x509.SubjectAlternativeName(
         [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
     )
@@ -201,7 +203,10 @@ class _SinkController(Controller):
         self._implicit_tls = implicit_tls
 
     def factory(self) -> SMTP:
-        smtp = super().factory()
+        with warnings.catch_warnings():
+            # With implicit TLS the whole connection is encrypted, but aiosmtpd only knows STARTTLS.
+            warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+            smtp = super().factory()
         smtp.connection_id = next(self._ids)
         smtp.implicit_tls = self._implicit_tls
         return smtp
@@ -264,7 +269,7 @@ class SmtpSink:
     def running(self) -> bool:
         return self._controller is not None
 
-    def __enter__(self) -> SmtpSink:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
