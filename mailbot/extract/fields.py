@@ -54,7 +54,7 @@ def find_approval(lines: list[Line]) -> str | None:
             return match.group("code").rstrip(".")
     for line in lines:
         if CODE_LINE.match(line.text.strip()):
-            return line.text.strip()
+            return re.sub(r"^1(?=[A-Z])", "I", line.text.strip())  # OCR reads a leading I as 1
     return None
 
 

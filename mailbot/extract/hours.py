@@ -31,7 +31,8 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     ("range", re.compile(r"(?P<num>\d{1,2}(?:\.\d{1,2})?)\s*(?:-|–|to)\s*(?P<num2>\d{1,2}(?:\.\d{1,2})?)\s*(?:h|hrs?|hours?)\b", re.I)),
     ("duration", re.compile(r"(?P<num>\d{1,2})\s*(?:hours?|hrs?|h)\s*(?:and\s*)?(?P<min>\d{1,2})\s*(?:min(?:ute)?s?|m)\b", re.I)),
     ("days", re.compile(r"(?P<num>\d{1,2})\s*days?\b", re.I)),
-    ("ceu", re.compile(rf"{NUM}\s*(?:IACET\s*)?(?:CEUs?|continuing education units?)\b", re.I)),
+    # OCR reads IACET as LACET or 1ACET: accept any short capitalised word before CEU
+    ("ceu", re.compile(rf"{NUM}\s*(?:[A-Z1]{{3,6}}\s*)?(?:CEUs?|continuing education units?)\b", re.I)),
     ("ceu", re.compile(rf"\bCEUs?\s*(?:awarded|earned|credits?)?\s*[:=]?\s*{NUM}(?!\s*(?:hours?|hrs?))", re.I)),
     ("cpe", re.compile(rf"\bCPE\)?\s*(?:credits?)?\s*[:=]\s*{NUM}", re.I)),
     ("cpe", re.compile(rf"{NUM}\s*CPE\s*credits?", re.I)),

@@ -14,7 +14,7 @@ class UnreadableDocument(Exception):
 
 
 def open_pdf(data: bytes, max_pages: int) -> pdfium.PdfDocument:
-    if not data.lstrip()[:5].startswith(b"%PDF-"):
+    if b"%PDF-" not in data[:1024]:
         raise UnreadableDocument("not a PDF file (it does not start with %PDF-)")
     try:
         pdf = pdfium.PdfDocument(data)

@@ -22,7 +22,7 @@ GENERIC_HEADING = re.compile(r"^(?:(?:certificate|statement|record|letter|diplom
                              r"appreciation|recognition))?|participant certificate|training record|certificate|"
                              r"continuing education(?: certificate)?|transcript)$", re.I)
 STRIP_TAIL = re.compile(r"\s*(?:[-–—]\s*\d+(?:\.\d+)?\s*(?:hours?|hrs?|CECs?)|\((?:[^()]*group|stage)\))\s*$", re.I)
-CODE_LINE = re.compile(r"^[A-Z]{1,5}[- ]?\d{2,6}(?:\.[A-Za-z0-9]+)?$")
+CODE_LINE = re.compile(r"^[A-Z1]{1,5}[- ]?\d{2,6}(?:\.[A-Za-z0-9]+)?$")  # 1 for OCR's I
 CUE_WORDS = re.compile(r"certif(?:y|ies)|presented|awarded|congratulations|completed|verify|signature|"
                        r"instructor|director|date|issued|\bid\b|number|#", re.I)
 
@@ -38,6 +38,8 @@ def clean_title(text: str) -> str:
 def _plausible(text: str) -> bool:
     if len(text) < 3 or len(text) > 160 or GENERIC_HEADING.match(text) or CODE_LINE.match(text):
         return False
+    if sum(ch.isalpha() for ch in text) < 0.5 * len(text.replace(" ", "")):
+        return False  # codes and numbers, not words
     if dates_in_line(text, 0) or hours_in_line(text, 0):
         return False
     return not CUE_WORDS.search(text) and any(ch.isalpha() for ch in text)
