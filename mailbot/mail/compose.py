@@ -21,6 +21,10 @@ AUTO_SUBMITTED = "auto-generated"
 
 
 def packaged_templates_dir() -> Path:
+    """templates/ at the top of a source checkout, else the copy installed as mailbot._templates."""
+    checkout = Path(__file__).resolve().parents[2] / "templates"
+    if (checkout / "layout.html.j2").is_file():
+        return checkout
     return Path(str(files("mailbot._templates")))
 
 

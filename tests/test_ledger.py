@@ -1,0 +1,118 @@
+"""Ledger operations on a real database (SQLite, and PostgreSQL when configured)."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from mailbot.errors import MailbotError
+from mailbot.ledger import credits as credit_ops
+from mailbot.ledger import drafts as draft_ops
+from mailbot.ledger.db import init_db, make_engine, session_scope
+from mailbot.ledger.models import Credit, Draft, InboundMessage
+from mailbot.ledger.techs import add_technician, find_by_address, list_views
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = make_engine(db_url)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tech_id(engine):
+    with session_scope(engine) as s:
+        tech = add_technician(s, "Dana Reyes", ["Dana.Reyes@Example.com", "dr.phone@example.net"],
+                              iicrc_id="100234", certifications=[("wrt", date(2023, 4, 3))])
+        return tech.id
+
+
+def test_addresses_are_normalised_and_plus_tags_ignored(engine, tech_id):
+    with session_scope(engine) as s:
+        assert find_by_address(s, "DANA.REYES+certs@example.COM").id == tech_id
+        assert find_by_address(s, "dr.phone@example.net").id == tech_id
+        assert find_by_address(s, "someone@example.com") is None
+        [v] = list_views(s)
+        assert v.emails == ("dana.reyes@example.com", "dr.phone@example.net")
+        assert v.certifications == (("WRT", date(2023, 4, 3)),)
+
+
+def test_an_address_belongs_to_one_technician(engine, tech_id):
+    with pytest.raises(MailbotError, match="already belongs"):
+        with session_scope(engine) as s:
+            add_technician(s, "Other Person", ["dana.reyes@example.com"])
+
+
+def _add(engine, tech_id, title="Applied Microbial Remediation", hours="7", on=date(2026, 3, 14)):
+    with session_scope(engine) as s:
+        from mailbot.ledger.models import Technician
+        return credit_ops.add_credit(s, s.get(Technician, tech_id), title=title, hours=Decimal(hours),
+                                     completed_on=on, actor="test").id
+
+
+def test_same_course_and_date_counts_once_whatever_the_spelling(engine, tech_id):
+    _add(engine, tech_id)
+    with pytest.raises(MailbotError, match="already recorded"):
+        _add(engine, tech_id, title="APPLIED microbial  remediation.")
+    _add(engine, tech_id, on=date(2026, 3, 15))  # another date is another credit
+    with session_scope(engine) as s:
+        assert s.exec(select(func.count()).select_from(Credit)).one() == 2
+
+
+def test_void_keeps_the_row_and_frees_the_key(engine, tech_id):
+    credit_id = _add(engine, tech_id)
+    with session_scope(engine) as s:
+        credit_ops.void_credit(s, credit_id, reason="entered by mistake", actor="test")
+    again = _add(engine, tech_id)
+    with session_scope(engine) as s:
+        voided = s.get(Credit, credit_id)
+        assert (voided.state, voided.void_reason, voided.voided_by) == ("voided", "entered by mistake", "test")
+        assert again != credit_id
+
+
+def test_hours_are_exact(engine, tech_id):
+    _add(engine, tech_id, title="a", hours="0.1")
+    _add(engine, tech_id, title="b", hours="0.2")
+    with session_scope(engine) as s:
+        total = sum((c.hours for c in credit_ops.list_credits(s, tech_id)), Decimal(0))
+    assert total == Decimal("0.3")
+
+
+def _draft(engine, tech_id):
+    with session_scope(engine) as s:
+        draft = Draft(tech_id=tech_id, to_addr="renewals@iicrcnet.org", subject="s", body_text="t", body_html="h")
+        s.add(draft)
+        s.flush()
+        return draft.id
+
+
+def test_only_an_approved_draft_can_be_claimed_and_only_once(engine, tech_id):
+    draft_id = _draft(engine, tech_id)
+    with session_scope(engine) as s:
+        assert draft_ops.claim_for_sending(s, draft_id) is False  # fail-closed: no approval row
+    with session_scope(engine) as s:
+        draft_ops.approve(s, draft_id, actor="cli:office")
+    with session_scope(engine) as s:
+        assert draft_ops.claim_for_sending(s, draft_id) is True
+    with session_scope(engine) as s:
+        assert draft_ops.claim_for_sending(s, draft_id) is False
+        assert s.get(Draft, draft_id).approved_by == "cli:office"
+
+
+def test_rejected_draft_cannot_be_approved(engine, tech_id):
+    draft_id = _draft(engine, tech_id)
+    with session_scope(engine) as s:
+        draft_ops.reject(s, draft_id, reason="not an approved course", actor="cli:office")
+    with pytest.raises(MailbotError, match="rejected"):
+        with session_scope(engine) as s:
+            draft_ops.approve(s, draft_id, actor="cli:office")
+
+
+def test_uids_above_two_billion_are_stored(engine):
+    with session_scope(engine) as s:
+        s.add(InboundMessage(account="imap://x", folder="INBOX", uidvalidity=3_000_000_000, mailbox_key="4000000000"))
+    with session_scope(engine) as s:
+        assert s.exec(select(InboundMessage.uidvalidity)).one() == 3_000_000_000
