@@ -7,6 +7,7 @@ AUTH attempts.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -16,6 +17,7 @@ import socket
 import ssl
 import threading
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,6 +28,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 HOST = "127.0.0.1"
 DROP = "DROP"  # a scripted "reply" that closes the connection without answering
+STALL = "STALL"  # a scripted "reply" that never comes (until the server stops): the client must time out
+_STALL_SECONDS = 120
 STAGES = ("mail", "rcpt", "data")
 
 
@@ -63,6 +67,7 @@ class _Record:
     transactions: list[int] = field(default_factory=list)  # connection id of every MAIL FROM
     auth_attempts: list[AuthAttempt] = field(default_factory=list)
     script: list[_ScriptedReply] = field(default_factory=list)
+    open_servers: weakref.WeakSet = field(default_factory=weakref.WeakSet)  # SMTP protocol instances
 
 
 def free_port() -> int:
@@ -130,7 +135,7 @@ class _RecordingHandler:
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         with self.record.cond:
             self.record.transactions.append(server.connection_id)
-        scripted = self._scripted_reply("mail", server)
+        scripted = await self._scripted_reply("mail", server)
         if scripted:
             return scripted
         envelope.mail_from = address
@@ -138,7 +143,7 @@ class _RecordingHandler:
         return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        scripted = self._scripted_reply("rcpt", server)
+        scripted = await self._scripted_reply("rcpt", server)
         if scripted:
             return scripted
         envelope.rcpt_tos.append(address)
@@ -146,7 +151,7 @@ class _RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        scripted = self._scripted_reply("data", server)
+        scripted = await self._scripted_reply("data", server)
         if scripted:
             return scripted
         raw = bytes(envelope.original_content or b"")
@@ -178,8 +183,9 @@ class _RecordingHandler:
     def _note_connection(self, server) -> None:
         with self.record.cond:
             self.record.connections.add(server.connection_id)
+            self.record.open_servers.add(server)
 
-    def _scripted_reply(self, stage: str, server) -> str | None:
+    async def _scripted_reply(self, stage: str, server) -> str | None:
         with self.record.cond:
             if not self.record.script or self.record.script[0].stage != stage:
                 return None
@@ -191,6 +197,9 @@ class _RecordingHandler:
         if reply == DROP:
             server.transport.close()
             return "250 ignored: connection already closed"
+        if reply == STALL:
+            await asyncio.sleep(_STALL_SECONDS)  # cancelled when the sink stops
+            return "451 4.4.2 Stalled on purpose"
         return reply
 
 
@@ -307,11 +316,27 @@ class SmtpSink:
 
     def script(self, *replies: str, stage: str = "data") -> None:
         """Make the next transactions answer these replies at `stage`, in order, e.g.
-        script("451 4.3.0 Try again later", "451 4.3.0 Try again later"). DROP closes the connection."""
+        script("451 4.3.0 Try again later", "451 4.3.0 Try again later"). DROP closes the connection;
+        STALL never answers, so the client times out."""
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}")
         with self._record.cond:
             self._record.script.extend(_ScriptedReply(stage, reply) for reply in replies)
+
+    def drop_connections(self) -> None:
+        """Close every open client connection, as a server does with idle ones; returns once closed."""
+        if self._controller is None:
+            return
+        with self._record.cond:
+            servers = list(self._record.open_servers)
+
+        async def close_all() -> None:
+            for server in servers:
+                if server.transport is not None:
+                    server.transport.close()
+            await asyncio.sleep(0)  # the close callbacks were queued first, so they run before we return
+
+        asyncio.run_coroutine_threadsafe(close_all(), self._controller.loop).result(timeout=5)
 
     def clear(self) -> None:
         """Forget everything received and any pending scripted replies."""

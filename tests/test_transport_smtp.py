@@ -10,7 +10,7 @@ import pytest
 
 from mailbot.errors import ConfigError, ProcessingError
 from mailbot.mail.transport import PartialDeliveryError, SmtpError, SmtpTransport, open_transport
-from tests.smtp_server import DROP
+from tests.smtp_server import DROP, STALL
 
 
 def make_message(subject: str = "Certificate", *, bcc: str | None = None) -> EmailMessage:
@@ -303,3 +303,29 @@ def test_open_transport_bad_settings_name_the_key(kind, settings, named):
     with pytest.raises(ConfigError) as failure:
         open_transport(kind, **settings)
     assert named in str(failure.value)
+
+
+def test_connection_closed_by_the_server_between_messages_is_reopened_without_a_retry(smtp_server):
+    with transport_for(smtp_server, retries=0) as transport:
+        transport.send(make_message("before"))
+        smtp_server.drop_connections()
+        transport.send(make_message("after"))
+    assert [r.message["Subject"] for r in smtp_server.wait_for(2)] == ["before", "after"]
+    assert smtp_server.connection_count == 2
+
+
+def test_a_server_that_stops_answering_times_out_and_is_retried(smtp_server):
+    smtp_server.script(STALL)
+    with transport_for(smtp_server, timeout=0.5) as transport:
+        message_id = transport.send(make_message())
+    [received] = smtp_server.wait_for(1)
+    assert received.message["Message-ID"] == message_id
+    assert smtp_server.transaction_count == 2 and smtp_server.connection_count == 2
+
+
+def test_non_ascii_recipient_goes_out_with_smtputf8(smtp_server):
+    msg = make_message()
+    msg.replace_header("To", "Zoë <zoë@example.org>")
+    transport_for(smtp_server).send(msg)
+    [received] = smtp_server.wait_for(1)
+    assert "zoë@example.org" in received.rcpt_tos

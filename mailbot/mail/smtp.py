@@ -200,11 +200,23 @@ class SmtpTransport:
     # -- connection ------------------------------------------------------------------------------------
 
     def _connection(self) -> smtplib.SMTP:
-        if self._smtp is not None and self._smtp.sock is not None:
+        if self._smtp is not None and self._still_open(self._smtp):
             return self._smtp
         self._smtp = None
         self._smtp = self._open()
         return self._smtp
+
+    @staticmethod
+    def _still_open(smtp: smtplib.SMTP) -> bool:
+        """Servers close idle connections during long batches; a NOOP finds out without spending an attempt."""
+        if smtp.sock is None:
+            return False
+        try:
+            code, _ = smtp.noop()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+            return False
+        return code == 250
 
     def _open(self) -> smtplib.SMTP:
         log.debug("connecting to %s (%s)", self._where, self.security)
