@@ -67,7 +67,7 @@ class App:
         if inbox.kind == "maildir":
             from mailbot.inbox.maildir import MaildirSource
 
-            return MaildirSource(self.config.resolve_path(inbox.path), folder=inbox.folder)
+            return MaildirSource(self.config.resolve_path(inbox.path))
         from mailbot.inbox.imap import ImapSource
 
         return ImapSource(host=inbox.host, port=inbox.port, security=inbox.security, username=inbox.username,

@@ -23,7 +23,12 @@ def credit_json(credit, tech_email: str, submission: str) -> dict:  # type: igno
 
 @click.group(cls=Group)
 def credits() -> None:
-    """Continuing-education credits: list, add by hand, void."""
+    """Continuing-education credits: list, add by hand, void.
+
+    \b
+    Example:
+      mailbot credits list --tech dana@example.com
+    """
 
 
 @credits.command("list")

@@ -20,7 +20,12 @@ def draft_json(d: Draft) -> dict:
 
 @click.group(cls=Group)
 def drafts() -> None:
-    """Drafted submissions to IICRC: list, show, approve, reject."""
+    """Drafted submissions to IICRC: list, show, approve, reject.
+
+    \b
+    Example:
+      mailbot drafts list --state drafted
+    """
 
 
 @drafts.command("list")

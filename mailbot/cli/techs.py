@@ -18,7 +18,12 @@ def _parse_cert(value: str) -> tuple[str, object]:
 
 @click.group(cls=Group)
 def techs() -> None:
-    """Technicians and the addresses they forward certificates from."""
+    """Technicians and the addresses they forward certificates from.
+
+    \b
+    Example:
+      mailbot techs list --json
+    """
 
 
 @techs.command("add")

@@ -1,0 +1,3 @@
+from mailbot.cli.main import main
+
+main()
