@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -25,6 +26,7 @@ from pathlib import Path
 from imap_tools import MailBoxUnencrypted
 
 DOVECOT_BINARY = "dovecot"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._@+-]*")  # also a file name: no leading dot
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
 
@@ -90,8 +92,7 @@ class Dovecot:
         for d in (self.run_dir, self.root / "state", self.home_root):
             d.mkdir(mode=0o755, exist_ok=True)
         self.cert_path, self.key_path = _make_self_signed_cert(self.root)
-        self.users_path.touch()
-        self.users_path.chmod(0o644)
+        self.users_path.mkdir(mode=0o755, exist_ok=True)
         self.config_path.write_text(self._config_text())
 
     def _config_text(self) -> str:
@@ -111,6 +112,14 @@ default_login_user = {internal_user}
 first_valid_uid = 1
 last_valid_uid = 0
 disable_plaintext_auth = no
+# Tests try wrong passwords on purpose: no 2 s failure delay, and no per-IP penalty (up to 15 s) that
+# would slow every later login from 127.0.0.1; disabling the anvil penalty socket is Dovecot's documented way.
+auth_failure_delay = 0
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 auth_mechanisms = plain login
 ssl = yes
 ssl_cert = <{self.cert_path}
@@ -121,11 +130,11 @@ namespace inbox {{
 }}
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.users_path}
+  args = scheme=PLAIN username_format=%u {self.users_path}/%u
 }}
 userdb {{
   driver = passwd-file
-  args = username_format=%u {self.users_path}
+  args = username_format=%u {self.users_path}/%u
 }}
 protocol imap {{
   mail_max_userip_connections = 1000
@@ -147,13 +156,16 @@ service imap-login {{
         """Add a passwd-file user (Dovecot re-reads the file when it changes, no restart needed)."""
         name = name or f"user{secrets.token_hex(4)}"
         password = password or secrets.token_urlsafe(12)
-        if ":" in name or ":" in password or "\n" in name + password:
-            raise ValueError("passwd-file users and passwords cannot contain ':' or newlines")
+        if not _SAFE_NAME.fullmatch(name) or ":" in password or "\n" in password:
+            raise ValueError("user names are [A-Za-z0-9._@+-]; passwords cannot contain ':' or newlines")
         home = self.home_root / name
         home.mkdir(mode=0o700, exist_ok=True)
         os.chown(home, self.uid, self.gid)
-        with self.users_path.open("a") as users:
-            users.write(f"{name}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{home}::\n")
+        # One passwd-file per user (the path has %u): a file Dovecot has never opened is read fresh, where
+        # appending to one shared file is only noticed after Dovecot's once-a-second re-check.
+        user_file = self.users_path / name
+        user_file.write_text(f"{name}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{home}::\n")
+        user_file.chmod(0o644)
         self.passwords[name] = password
         return name, password
 
@@ -275,6 +287,21 @@ service imap-login {{
                     raise RuntimeError(f"APPEND failed: {data!r}")
                 uids.append(_appenduid(data))
             return uids
+
+    def deliver_to_maildir(self, user: str, raws: Sequence[bytes]) -> None:
+        """Drop messages straight into the user's Maildir new/ the way a local MTA would: thousands per
+        second, where APPEND manages a few hundred. Dovecot assigns UIDs when it next looks at the folder."""
+        maildir = self.maildir(user)
+        for sub in ("", "tmp", "new", "cur"):
+            (maildir / sub).mkdir(mode=0o700, exist_ok=True)
+            os.chown(maildir / sub, self.uid, self.gid)
+        stamp = f"{int(time.time())}.M{secrets.token_hex(4)}P{os.getpid()}"
+        for index, raw in enumerate(raws):
+            name = f"{stamp}Q{index}.mailbot-test"
+            tmp = maildir / "tmp" / name
+            tmp.write_bytes(raw)
+            os.chown(tmp, self.uid, self.gid)
+            tmp.rename(maildir / "new" / name)
 
     def flags(self, user: str, folder: str = "INBOX") -> dict[int, set[str]]:
         """UID -> flags of every message in `folder`, read without touching them."""

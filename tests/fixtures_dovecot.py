@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.dovecot import Dovecot, dovecot_available
+from tests.tcp_proxy import TcpProxy
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,10 @@ def imap_account(dovecot: Dovecot) -> ImapAccount:
         dovecot.start()
     user, password = dovecot.add_user()
     return ImapAccount(dovecot.host, dovecot.port, user, password, dovecot.ssl_port, dovecot)
+
+
+@pytest.fixture
+def dovecot_proxy(dovecot: Dovecot) -> Iterator[TcpProxy]:
+    """A byte-counting, connection-dropping TCP proxy in front of the plain IMAP port."""
+    with TcpProxy(dovecot.host, dovecot.port) as proxy:
+        yield proxy

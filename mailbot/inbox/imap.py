@@ -256,19 +256,23 @@ class ImapSource:
         Without IDLE support: sleep, then NOOP and look for EXISTS.
         """
         box = self._selected_box()
-        if box.client.untagged_responses.pop("EXISTS", None):
-            return True  # arrived during an earlier command
+        if self._exists_reported(box):
+            return True  # arrived since the last listing; Dovecot would only say so a while into IDLE
         if "IDLE" not in box.client.capabilities:
             time.sleep(timeout)
-            with self._guard("poll the inbox"):
-                box.client.noop()
-            return bool(box.client.untagged_responses.pop("EXISTS", None))
+            return self._exists_reported(box)
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             with self._guard("wait for new mail (IDLE)"):
                 if self._idle_once(box, min(remaining, IDLE_RENEW_SECONDS)):
                     return True
         return False
+
+    def _exists_reported(self, box: BaseMailBox) -> bool:
+        """NOOP lets the server report changes; EXISTS means messages were added to the folder."""
+        with self._guard("check the inbox"):
+            box.client.noop()
+        return bool(box.client.untagged_responses.pop("EXISTS", None))
 
     def _idle_once(self, box: BaseMailBox, seconds: float) -> bool:
         client = box.client
