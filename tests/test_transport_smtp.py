@@ -9,7 +9,13 @@ from email.message import EmailMessage
 import pytest
 
 from mailbot.errors import ConfigError, ProcessingError
-from mailbot.mail.transport import PartialDeliveryError, SmtpError, SmtpTransport, open_transport
+from mailbot.mail.transport import (
+    PartialDeliveryError,
+    SentFolderCopy,
+    SmtpError,
+    SmtpTransport,
+    open_transport,
+)
 from tests.smtp_server import DROP, STALL
 
 
@@ -329,3 +335,38 @@ def test_non_ascii_recipient_goes_out_with_smtputf8(smtp_server):
     transport_for(smtp_server).send(msg)
     [received] = smtp_server.wait_for(1)
     assert "zoë@example.org" in received.rcpt_tos
+
+
+# -- a copy in the Sent folder (real Dovecot) ---------------------------------------------------------
+
+
+@pytest.mark.servers
+def test_sent_copy_is_appended_to_the_sent_folder_with_bcc(smtp_server, imap_account):
+    from mailbot.inbox.imap import ImapSource
+
+    imap = ImapSource(imap_account.host, imap_account.port, security="none", username=imap_account.user,
+                      password=imap_account.password, timeout=10)
+    with imap, SentFolderCopy(transport_for(smtp_server), lambda raw: imap.append("Sent", raw)) as out:
+        message_id = out.send(make_message("copied", bcc="audit@example.com"))
+    assert out.append_failures == []
+    [delivered] = smtp_server.wait_for(1)
+    assert delivered.message["Bcc"] is None
+    with imap_account.server.client(imap_account.user) as box:
+        box.folder.set("Sent")
+        [copy] = list(box.fetch(mark_seen=False))
+    assert copy.headers["message-id"] == (message_id,)
+    assert copy.subject == "copied" and copy.bcc == ("audit@example.com",)
+
+
+@pytest.mark.servers
+def test_failed_sent_copy_is_reported_not_raised(smtp_server, imap_account):
+    from mailbot.inbox.imap import ImapSource
+
+    imap = ImapSource(imap_account.host, imap_account.port, security="none", username=imap_account.user,
+                      password="not-the-password", timeout=10)
+    with SentFolderCopy(transport_for(smtp_server), lambda raw: imap.append("Sent", raw)) as out:
+        message_id = out.send(make_message())
+    assert len(smtp_server.wait_for(1)) == 1
+    [(failed_id, reason)] = out.append_failures
+    assert failed_id == message_id and "login" in reason.lower()
+    assert "not-the-password" not in reason

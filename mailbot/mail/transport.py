@@ -10,19 +10,24 @@ it), leaving ends it. `send` returns the Message-ID that went out (one is added 
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
-from mailbot.errors import ConfigError
+from mailbot.errors import ConfigError, MailbotError
 from mailbot.mail.envelope import ensure_message_id, envelope_of
 from mailbot.mail.fileoutbox import FileTransport
 from mailbot.mail.smtp import PartialDeliveryError, SmtpError, SmtpTransport
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "FileTransport",
     "PartialDeliveryError",
+    "SentFolderCopy",
     "SmtpError",
     "SmtpTransport",
     "Transport",
@@ -45,6 +50,50 @@ class Transport(Protocol):
     def send(self, msg: EmailMessage) -> str:
         """Send (or write) one message; return its Message-ID. Raises ProcessingError."""
         ...
+
+
+class SentFolderCopy:
+    """Wraps a transport so each message that went out is also APPENDed to the mailbox's Sent folder.
+
+    `append(raw)` stores the bytes (e.g. `lambda raw: imap.append("Sent", raw)`) and signals failure with a
+    MailbotError (ImapSource raises ProcessingError) or OSError. The copy keeps Bcc, as
+    mail clients' Sent copies do, so the shared mailbox shows every recipient. A failed APPEND is logged and
+    listed in `append_failures`, never raised: the message did go out, and calling it failed would invite
+    a second send.
+    """
+
+    def __init__(self, inner: Transport, append: Callable[[bytes], None]):
+        self.inner = inner
+        self.append = append
+        self.append_failures: list[tuple[str, str]] = []  # (Message-ID, reason)
+
+    def __enter__(self) -> Self:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.inner.__exit__(exc_type, exc, tb)
+
+    def send(self, msg: EmailMessage) -> str:
+        try:
+            message_id = self.inner.send(msg)
+        except PartialDeliveryError as partial:  # delivered to some recipients: it belongs in Sent too
+            self._copy(msg, partial.message_id)
+            raise
+        self._copy(msg, message_id)
+        return message_id
+
+    def _copy(self, msg: EmailMessage, message_id: str) -> None:
+        try:
+            self.append(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
+        except (MailbotError, OSError) as exc:  # reported, never raised (see the class docstring)
+            log.warning("sent %s but could not copy it to the Sent folder: %s", message_id, exc)
+            self.append_failures.append((message_id, str(exc)))
 
 
 # Keys of the [outbox] config section that a given kind does not use; accepted and ignored so a caller can
