@@ -177,13 +177,22 @@ class Balance:
     notes: tuple[str, ...] = field(default=())  # readable reasons for the review list and skipped input
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: dates as ISO strings, hours as decimal strings (exact)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        """JSON-ready: dates as ISO strings, hours as exact decimal strings without trailing zeros
+        ("14", "0.3"), pace with its two places ("0.30")."""
+        plain = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        plain["pace"] = str(self.pace)
+        return plain
+
+
+def hours_text(hours: Decimal) -> str:
+    """An exact, canonical spelling: 14.0 → "14", 0.30 → "0.3", 10 → "10" (never "1E+1")."""
+    text = format(hours.normalize(), "f")
+    return "0" if text in ("-0", "") else text
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return hours_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (tuple, list)):
