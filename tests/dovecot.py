@@ -307,7 +307,7 @@ service imap-login {{
         """UID -> flags of every message in `folder`, read without touching them."""
         with self.client(user) as box:
             box.client.select(_quote(folder), readonly=True)
-            typ, data = box.client.uid("FETCH", "1:*", "(FLAGS)")
+            _, data = box.client.uid("FETCH", "1:*", "(FLAGS)")
             return _parse_flags(data)
 
     def uids(self, user: str, folder: str = "INBOX") -> list[int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import Self
 
 
 class TcpProxy:
@@ -67,7 +68,7 @@ class TcpProxy:
         _close(self._listener)
         self.drop_connections()
 
-    def __enter__(self) -> TcpProxy:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

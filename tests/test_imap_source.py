@@ -26,8 +26,8 @@ def message(subject: str, body: str = "Certificate attached.\n") -> bytes:
 
 
 def source(account, **overrides) -> ImapSource:
-    options = dict(host=account.host, port=account.port, security="none", username=account.user,
-                   password=account.password, timeout=10)
+    options = {"host": account.host, "port": account.port, "security": "none", "username": account.user,
+               "password": account.password, "timeout": 10}
     options.update(overrides)
     return ImapSource(**options)
 
@@ -208,18 +208,16 @@ def test_tls_modes_connect_with_a_trusted_context(dovecot, imap_account, securit
 
 
 def test_default_context_refuses_the_self_signed_certificate_permanently(imap_account):
-    with pytest.raises(ProcessingError) as untrusted:
-        with source(imap_account, security="ssl", port=imap_account.ssl_port):
-            pass
+    with pytest.raises(ProcessingError) as untrusted, source(imap_account, security="ssl", port=imap_account.ssl_port):
+        pass
     assert untrusted.value.permanent is True
     assert "certificate" in str(untrusted.value)
 
 
 def test_wrong_password_is_permanent_and_never_shows_the_password(imap_account):
     wrong = "Wr0ng-Secret-Value"
-    with pytest.raises(ProcessingError) as rejected:
-        with source(imap_account, password=wrong):
-            pass
+    with pytest.raises(ProcessingError) as rejected, source(imap_account, password=wrong):
+        pass
     assert rejected.value.permanent is True
     assert imap_account.user in str(rejected.value)
     assert wrong not in str(rejected.value)

@@ -14,6 +14,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Self
 from urllib.parse import quote
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
@@ -66,7 +67,7 @@ class ImapSource:
         self._known_folders: set[str] | None = None
 
     # ---- connection ---------------------------------------------------------------------------------
-    def __enter__(self) -> ImapSource:
+    def __enter__(self) -> Self:
         self._connected()
         return self
 

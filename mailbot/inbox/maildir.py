@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 from mailbot.errors import ProcessingError
 from mailbot.inbox.source import FolderState, batched
@@ -43,7 +44,7 @@ class MaildirSource:
         self._paths: dict[str, Path] = {}  # key → current file, refreshed whenever a key is not found
         self._seen_mtimes: tuple[int, ...] | None = None
 
-    def __enter__(self) -> MaildirSource:
+    def __enter__(self) -> Self:
         self._open()
         return self
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 # How many messages one FETCH asks for: bounds memory and the size of a single server response.
 FETCH_BATCH = 20
@@ -36,7 +36,7 @@ class MailSource(Protocol):
     account: str  # stable identity of the mailbox, e.g. "imap://user@host:993" or "maildir:/abs/path"
     folder: str  # the inbox folder this source watches
 
-    def __enter__(self) -> MailSource: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
