@@ -9,9 +9,12 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailbot.errors import ProcessingError
-from mailbot.mail.transport import FileTransport, open_transport
+from mailbot.mail.fileoutbox import safe_file_stem
+from mailbot.mail.transport import FileTransport, ensure_message_id, envelope_of, open_transport
 
 SAFE_NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+=-")
 
@@ -161,3 +164,45 @@ def test_open_transport_builds_the_file_outbox(tmp_path):
     with transport:
         transport.send(make_message())
     assert len(list((tmp_path / "out").glob("*.eml"))) == 1
+
+
+# -- pure helpers shared by both transports -----------------------------------------------------------
+
+
+@given(st.text(max_size=300))
+def test_safe_file_stem_is_always_safe(message_id):
+    stem = safe_file_stem(message_id)
+    assert stem and set(stem) <= SAFE_NAME_CHARS
+    assert not stem.startswith(".") and len(stem) <= 80
+
+
+def test_envelope_is_to_cc_bcc_without_duplicates_in_order():
+    msg = EmailMessage()
+    msg["From"] = "Office <office@example.com>"
+    msg["To"] = "Renewals <renewals@example.org>, b@example.net"
+    msg["Cc"] = "b@example.net, Tech <tech@example.net>"
+    msg["Bcc"] = "audit@example.com"
+    assert envelope_of(msg) == (
+        "office@example.com",
+        ["renewals@example.org", "b@example.net", "tech@example.net", "audit@example.com"],
+    )
+
+
+def test_envelope_sender_prefers_the_sender_header():
+    msg = make_message()
+    msg["Sender"] = "robot@example.com"
+    assert envelope_of(msg)[0] == "robot@example.com"
+
+
+def test_message_id_without_a_from_domain_uses_a_reserved_one():
+    msg = EmailMessage()
+    msg["From"] = "no-domain"
+    assert ensure_message_id(msg).endswith("@mailbot.invalid>")
+
+
+def test_missing_from_is_a_permanent_error():
+    msg = EmailMessage()
+    msg["To"] = "renewals@example.org"
+    with pytest.raises(ProcessingError) as failure:
+        envelope_of(msg)
+    assert failure.value.permanent and "From" in str(failure.value)

@@ -7,6 +7,7 @@ so a reader globbing *.eml never sees half a message and an existing file is nev
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import re
 import tempfile
@@ -19,6 +20,8 @@ from typing import Self
 
 from mailbot.errors import ProcessingError
 from mailbot.mail.envelope import ensure_message_id, envelope_of
+
+log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]+")
 _MAX_ID_CHARS = 80
@@ -75,6 +78,7 @@ class FileTransport:
             raise ProcessingError(f"file outbox {self.path}: {exc.strerror or exc}", permanent=True) from None
         except OSError as exc:
             raise ProcessingError(f"file outbox {self.path}: {exc.strerror or exc}", permanent=False) from None
+        log.info("wrote %s to %s", message_id, self.last_path)
         return message_id
 
     def _write_atomically(self, stem: str, data: bytes) -> Path:

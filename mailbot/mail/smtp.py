@@ -190,7 +190,7 @@ class SmtpTransport:
             if error is None:
                 raise
             self._discard_unusable_connection(exc)
-            raise error from None  # from None: the chained smtplib error could echo AUTH data
+            raise error from None  # the message carries the server's reply; smtplib's traceback adds nothing
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -214,9 +214,11 @@ class SmtpTransport:
         try:
             code, _ = smtp.noop()
         except (smtplib.SMTPException, OSError):
+            code = 0
+        if code != 250:
             smtp.close()
             return False
-        return code == 250
+        return True
 
     def _open(self) -> smtplib.SMTP:
         log.debug("connecting to %s (%s)", self._where, self.security)
