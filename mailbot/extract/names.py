@@ -29,8 +29,10 @@ NOT_NAME_WORDS = {
     "agency", "federal", "emergency", "center", "department", "online", "seminar", "conference", "expo",
     "booth", "visit", "invoice", "total", "page", "science", "computer", "principles", "best", "practices",
 }
-NAME_TOKEN = re.compile(r"^(?:[A-Z]\.?|[A-Z][a-zA-Z'’\-]+\.?|[A-Z][A-Z'’\-]+|(?:[A-Z]\.){1,3}[A-Z][a-zA-Z'’\-]+|"
-                        r"(?:de|van|von|der|la|le|da|di|del|bin|al)|[A-Z]['’][A-Z][a-z]+)$")
+_UPPER = "[A-ZÀ-ÖØ-Þ]"
+_LETTER = r"(?:[^\W\d_]|['’\-])"
+NAME_TOKEN = re.compile(rf"^(?:{_UPPER}\.?|{_UPPER}{_LETTER}+\.?|(?:{_UPPER}\.){{1,3}}{_UPPER}{_LETTER}+|"
+                        r"(?:de|van|von|der|la|le|da|di|del|bin|al))$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def looks_like_name(text: str) -> bool:
     tokens = text.replace(",", " ").split()
     if not 1 < len(tokens) <= 5 or any(ch.isdigit() for ch in text) or len(text) > 60:
         return False
-    if any(token.lower().strip(".") in NOT_NAME_WORDS for token in tokens):
+    if any(len(token) > 1 and token.lower() in NOT_NAME_WORDS for token in tokens):
         return False
     # "T.SATHIYANARAYANAN" is one token holding an initial and a surname
     return all(NAME_TOKEN.match(token) for token in tokens) and sum(len(t.strip(".")) > 1 for t in tokens) >= 1

@@ -15,6 +15,9 @@ COMPLETED = re.compile(r"(?:has )?(?:successfully )?(?:completed|attended|partic
                        r"(?: the)?(?: following)?(?: [A-Z]+ Program)?(?: course| class| training| program| seminar)?"
                        r"(?: entitled| titled)?\s*:?|completion of(?: the)?(?: [a-z ]+ course)?\s*:?|"
                        r"for (?:successfully )?(?:completing|attending|participating in)(?: the)?\s*:?", re.I)
+# "…completed the IICRC-approved course" / "the manufacturer training": the title follows on the next line
+GENERIC_REST = re.compile(r"^(?:the\s+)?(?:[\w-]+\s+){0,2}(?:course|class|training|program|seminar|workshop)"
+                          r"(?:\s+(?:entitled|titled|named))?\s*:?$", re.I)
 BEFORE_COMPLETED_BY = re.compile(r"^course completed (?:by|on)\b", re.I)
 QUOTED = re.compile(r"[“\"]([^”\"]{6,160})[”\"]")
 GENERIC_HEADING = re.compile(r"^(?:(?:certificate|statement|record|letter|diploma|award)(?: of)?"
@@ -87,7 +90,7 @@ def _after_completed(lines: list[Line], taken: set[int]) -> str | None:
         rest = clean_title(raw_rest)
         if re.match(r"(?:by|on)\b", raw_rest, re.I):
             continue  # "Course completed by <name>", "completed on <date>"
-        if rest:
+        if rest and not GENERIC_REST.match(rest):
             if _plausible(rest):
                 return _with_wrap([Line(rest, line.top, line.bottom, line.x0, line.x1), *lines[index + 1:]], 0, set())
             continue
