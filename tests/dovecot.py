@@ -70,12 +70,15 @@ class Dovecot:
 
     host = "127.0.0.1"
 
-    def __init__(self, root: Path | None = None):
+    def __init__(self, root: Path | None = None, separator: str = "/"):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
         self.root.chmod(0o755)
         self.port = free_port()  # plain IMAP, STARTTLS offered
         self.ssl_port = free_port()  # implicit TLS
         self.passwords: dict[str, str] = {}
+        # Hierarchy separator clients see: "/" (as many servers) lets tests say "mailbot/Processed";
+        # "." is Dovecot's Maildir++ default, where such a name is refused unless the client translates it.
+        self.separator = separator
         # Unique per instance: its processes are titled "dovecot-<instance_name>/imap" etc.
         self.instance_name = f"mailbot-test-{self.port}-{secrets.token_hex(3)}"
         self.uid, self.gid = _mail_owner()
@@ -127,6 +130,7 @@ ssl_key = <{self.key_path}
 {dh_line}mail_location = maildir:~/Maildir
 namespace inbox {{
   inbox = yes
+  separator = {self.separator}
 }}
 passdb {{
   driver = passwd-file

@@ -11,6 +11,7 @@ import pytest
 from mailbot.errors import ConfigError, ProcessingError
 from mailbot.inbox.imap import ImapSource
 from mailbot.inbox.source import MailSource
+from tests.dovecot import Dovecot
 
 pytestmark = pytest.mark.servers
 
@@ -238,3 +239,24 @@ def test_append_and_ensure_folders(dovecot, imap_account):
 def test_unknown_security_mode_is_a_config_error():
     with pytest.raises(ConfigError, match="inbox.security"):
         ImapSource("127.0.0.1", 143, security="tls1.0")
+
+
+def test_slash_in_folder_names_follows_a_dot_delimited_server(imap_account):
+    dotted = Dovecot(separator=".")  # Dovecot's Maildir++ default, which refuses "/" in names
+    dotted.start()
+    try:
+        user, password = dotted.add_user()
+        uid = dotted.append(user, message("to a nested folder"))
+        with source(imap_account, port=dotted.port, username=user, password=password) as src:
+            src.file(str(uid), "mailbot/Processed")
+            src.append("mailbot/Sent", message("sent copy"))
+        assert {"mailbot.Processed", "mailbot.Sent"} <= set(dotted.folders(user))
+        assert dotted.uids(user, "mailbot.Processed") == [uid]
+    finally:
+        dotted.cleanup()
+
+
+def test_slash_in_folder_names_on_a_slash_delimited_server(dovecot, imap_account, three_messages):
+    with source(imap_account) as src:
+        src.file(str(min(three_messages)), "mailbot/Processed")
+    assert dovecot.uids(imap_account.user, "mailbot/Processed") == [1]

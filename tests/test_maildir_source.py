@@ -168,3 +168,11 @@ def test_a_directory_that_is_not_a_maildir_is_a_permanent_error(tmp_path):
     with pytest.raises(ProcessingError) as failed, MaildirSource(tmp_path / "plain", create=False):
         pass
     assert failed.value.permanent is True
+
+
+def test_hierarchical_folder_names_use_the_maildirplusplus_dot(inbox):
+    with MaildirSource(inbox) as src:
+        src.file(KEYS[0], "mailbot/Processed")
+        src.file(KEYS[1], "mailbot/Processed")
+    assert listing(inbox / ".mailbot.Processed")["cur"] == ["1700000001.M1P1.host:2,S", "1700000002.M2P1.host:2,F"]
+    assert mailbox.Maildir(inbox, create=False).list_folders() == ["mailbot.Processed"]

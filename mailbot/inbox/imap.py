@@ -65,6 +65,7 @@ class ImapSource:
         self._box: BaseMailBox | None = None
         self._selected = False
         self._known_folders: set[str] | None = None
+        self._delimiter: str | None = None
 
     # ---- connection ---------------------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -87,6 +88,19 @@ class ImapSource:
     def _forget_session(self) -> None:
         self._selected = False
         self._known_folders = None
+        self._delimiter = None
+
+    def _server_name(self, box: BaseMailBox, folder: str) -> str:
+        """Folder names are configured with "/" for hierarchy ("mailbot/Processed"); servers whose
+        delimiter is "." (Dovecot's Maildir++ default) would refuse the "/", so translate it."""
+        if self._delimiter is None:
+            typ, data = box.client.list('""', '""')
+            found = re.search(rb'\) (?:"(.)"|NIL)', data[0] or b"") if typ == "OK" else None
+            self._delimiter = found.group(1).decode() if found and found.group(1) else "/"
+        return folder.replace("/", self._delimiter) if self._delimiter != "/" else folder
+
+    def _encoded(self, box: BaseMailBox, folder: str) -> bytes:
+        return encode_folder(self._server_name(box, folder))
 
     def _drop(self) -> None:
         box, self._box = self._box, None
@@ -166,7 +180,7 @@ class ImapSource:
     def _select_inbox(self, box: BaseMailBox) -> int:
         """SELECT the inbox (read-write: MOVE needs it) and return its UIDVALIDITY."""
         with self._guard(f"open folder {self.folder!r}"):
-            typ, data = box.client.select(encode_folder(self.folder))
+            typ, data = box.client.select(self._encoded(box, self.folder))
             if typ != "OK":
                 raise ProcessingError(self._scrub(
                     f"IMAP {self.account}: cannot open folder {self.folder!r} "
@@ -211,7 +225,7 @@ class ImapSource:
         box = self._selected_box()
         with self._guard(f"move message {key} to {folder!r}"):
             if "MOVE" in box.client.capabilities:
-                typ, data = box.client.uid("MOVE", key, encode_folder(folder))
+                typ, data = box.client.uid("MOVE", key, self._encoded(box, folder))
             else:
                 typ, data = self._copy_then_expunge_one(box, key, folder)
             if typ != "OK":
@@ -219,7 +233,7 @@ class ImapSource:
 
     def _copy_then_expunge_one(self, box: BaseMailBox, key: str, folder: str) -> tuple[str, list]:
         """For servers without MOVE: never a folder-wide EXPUNGE, which would remove what people deleted."""
-        typ, data = box.client.uid("COPY", key, encode_folder(folder))
+        typ, data = box.client.uid("COPY", key, self._encoded(box, folder))
         if typ != "OK":
             return typ, data
         box.client.uid("STORE", key, "+FLAGS.SILENT", r"(\Deleted)")
@@ -228,11 +242,11 @@ class ImapSource:
         return typ, data  # left marked \Deleted; the server's own expunge removes it later
 
     def ensure_folders(self, names: Iterable[str]) -> None:
-        wanted = [n for n in names if n.upper() != "INBOX"]
-        if self._known_folders is not None and all(n in self._known_folders for n in wanted):
-            return
         box = self._connected()
         with self._guard("create folders"):
+            wanted = [self._server_name(box, n) for n in names if n.upper() != "INBOX"]
+            if self._known_folders is not None and all(n in self._known_folders for n in wanted):
+                return
             known = {f.name for f in box.folder.list()}
             for name in wanted:
                 if name not in known:
@@ -247,7 +261,7 @@ class ImapSource:
         self.ensure_folders([folder])
         box = self._connected()
         with self._guard(f"append to {folder!r}"):
-            typ, data = box.client.append(encode_folder(folder), " ".join(flags) or None, None, raw)
+            typ, data = box.client.append(self._encoded(box, folder), " ".join(flags) or None, None, raw)
             if typ != "OK":
                 raise imaplib.IMAP4.error(f"APPEND {typ} {_decode(data)}")
 

@@ -122,7 +122,7 @@ class MaildirSource:
         maildir = self._open()
         with self._guard("create folders"):
             existing = set(maildir.list_folders())
-            for name in names:
+            for name in map(_maildirpp_name, names):
                 if name.upper() != "INBOX" and name not in existing:
                     maildir.add_folder(name)
 
@@ -156,7 +156,7 @@ class MaildirSource:
 
     # ---- helpers ------------------------------------------------------------------------------------
     def _folder_path(self, folder: str) -> Path:
-        return self.path if folder.upper() == "INBOX" else self.path / f".{folder}"
+        return self.path if folder.upper() == "INBOX" else self.path / f".{_maildirpp_name(folder)}"
 
     def _mtimes(self) -> tuple[int, ...]:
         return tuple((self.path / sub).stat().st_mtime_ns for sub in SUBDIRS)
@@ -175,6 +175,12 @@ class MaildirSource:
             self._paths = self._scan()
             path = self._paths.get(key)
         return path
+
+
+def _maildirpp_name(folder: str) -> str:
+    """Maildir++ keeps every folder flat at the top, hierarchy spelled with ".": "mailbot/Processed" is
+    stored as ".mailbot.Processed", the same directory Dovecot uses for that IMAP folder."""
+    return folder.replace("/", ".")
 
 
 def _hostname() -> str:
