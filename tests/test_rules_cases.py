@@ -84,7 +84,7 @@ CASES = [
           "status": "on-track"}),
     Case("Feb 29 anchor: the fee falls on Feb 28 in a common year", (("MWR", "2024-02-29"),), (), "2025-02-01",
          # next anniversary 2025-02-28; 27 days ≤ 60 → due-soon
-         {"fee_due": {"on": "2025-02-28", "days_until": 27, "status": "due-soon"}}),
+         {"fee_due": {"on": "2025-02-28", "days_until": 27, "status": "due-soon", "remind_today": False}}),
     Case("Feb 29 technician anchor: 4 y later is Feb 29 again", (("WRT", "2024-02-29"),), (), "2028-02-28",
          # 2028 is a leap year → cycle end 2028-02-29; 1 day left → due-soon
          {"cycle_start": "2024-02-29", "cycle_end": "2028-02-29", "status": "due-soon"}),
@@ -171,6 +171,16 @@ CASES = [
          # 7 fits; 7 + 3 = 10 > 8 → waits; 7 + 1 = 8 fits → earned 8, pending 3
          {"earned": "8", "pending_review": "3", "review_credit_ids": [2]},
          rules={"policy": {"per_day_cap": 8}}),
+    Case("cap 8: a credit the admin accepted past the cap counts", WRT_2020,
+         (c(1, "2021-05-01", "8"), c(2, "2021-05-01", "8", cap_exempt=True)), "2021-06-01",
+         # 8 + 8 (exempt) = 16 ≥ 14 → complete, nothing waiting
+         {"earned": "16", "pending_review": "0", "review_credit_ids": [], "status": "complete"},
+         rules={"policy": {"per_day_cap": 8}}),
+    Case("hours_step 0.5: partial hours count in whole half hours", WRT_2020,
+         (c(1, "2021-01-01", "3.75"), c(2, "2021-01-02", "0.4")), "2021-06-01",
+         # 3.75 → 3.5, 0.4 → 0 (both noted, not for review); remaining 14 − 3.5 = 10.5
+         {"earned": "3.5", "remaining": "10.5", "review_credit_ids": []},
+         rules={"policy": {"hours_step": "0.5"}}),
     # --- no certifications ------------------------------------------------------------------------------
     Case("no certifications", (), (c(1, "2021-05-01", "7"),), "2021-06-01",
          {"status": "no-certifications", "level": None, "cycle_start": None, "required": "0", "earned": "0",
@@ -223,12 +233,15 @@ CASES = [
     Case("cycle_start from My IICRC anchors the cycle", (("WRT", "2015-03-01"),), (), "2022-01-01",
          # [2021-07-01, 2025-07-01); fee 2022-07-01 is 181 days away > 60 → upcoming
          {"cycle_start": "2021-07-01", "cycle_end": "2025-07-01",
-          "fee_due": {"on": "2022-07-01", "days_until": 181, "status": "upcoming"}}, cycle_start="2021-07-01"),
+          "fee_due": {"on": "2022-07-01", "days_until": 181, "status": "upcoming", "remind_today": False}}, cycle_start="2021-07-01"),
     Case("fee within 60 days is due-soon", WRT_2020, (), "2021-11-15",
          # 2021-11-15 → 2022-01-01 = 30 + 17 = 47 days
-         {"fee_due": {"on": "2022-01-01", "days_until": 47, "status": "due-soon"}}),
+         {"fee_due": {"on": "2022-01-01", "days_until": 47, "status": "due-soon", "remind_today": False}}),
+    Case("30 days before the fee a reminder is due", WRT_2020, (), "2021-12-02",
+         # 2021-12-02 → 2022-01-01 = 30 days, one of the reminder days (60, 30, 7)
+         {"fee_due": {"on": "2022-01-01", "days_until": 30, "status": "due-soon", "remind_today": True}}),
     Case("fee on the anniversary is due today", WRT_2020, (c(1, "2021-01-01", "14"),), "2022-01-01",
-         {"fee_due": {"on": "2022-01-01", "days_until": 0, "status": "due-today"}}),
+         {"fee_due": {"on": "2022-01-01", "days_until": 0, "status": "due-today", "remind_today": False}}),
     # --- per certification ----------------------------------------------------------------------------------
     Case("each certification has its own cycle", (("WRT", "2016-01-01"), ("ASD", "2021-01-01")),
          (c(1, "2019-06-01", "14"), c(2, "2022-06-01", "10")), "2023-01-01",

@@ -103,3 +103,20 @@ def test_point_one_plus_point_two_is_point_three() -> None:
     assert balance.earned == Decimal("0.3") and balance.planned == Decimal("0.3")
     assert balance.projected == Decimal("0.6") and balance.remaining == Decimal("13.7")
     assert balance.to_dict()["earned"] == "0.3"
+
+
+JUNK = st.one_of(st.none(), st.text(max_size=5), st.integers(-5, 5), st.floats(allow_nan=True), DAYS, HOURS)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.builds(CreditRecord, id=st.integers(0, 50) | st.text(max_size=3), completed_on=JUNK,
+                          hours=JUNK, state=JUNK | st.just("recorded"), submission=JUNK | st.just("none"),
+                          kind=JUNK | st.just("booth"), event_key=st.none() | st.text(max_size=3)), max_size=8),
+       st.lists(st.builds(CertRecord, designation=JUNK | CODES, certified_on=JUNK), max_size=3),
+       st.lists(st.builds(PlanItem, date=JUNK, hours=JUNK, title=st.text(max_size=5)), max_size=3),
+       st.none() | DAYS | st.text(max_size=4), DAYS)
+def test_unreadable_records_never_raise(credits, certs, plans, cycle_start, as_of) -> None:
+    tech = TechRecord(1, "Sam Tech", "sam@example.com", None, cycle_start, tuple(certs))
+    balance = compute_balance(tech, credits, plans, RULES, as_of)
+    assert balance.status in ("lapsed", "due-soon", "behind-pace", "on-track", "complete", "no-certifications")
+    assert balance.to_dict()["email"] == "sam@example.com"

@@ -15,7 +15,7 @@ not count yet, so a balance "as of" a past date shows what was true on that date
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_UP, Decimal
 
 from mailbot.rules.cycles import full_months_between, next_anniversary
@@ -38,14 +38,22 @@ CENT = Decimal("0.01")
 
 def compute_balance(tech: TechRecord, credits: Iterable[CreditRecord], plans: Iterable[PlanItem],
                     rules: Rules, as_of: date) -> Balance:
+    """The technician's pool and per-certification status on `as_of` (a date; a datetime is cut to its date).
+
+    Unreadable records (a credit without a date, a certification with an unknown designation, …) do
+    not raise: they are left out and explained in `notes`.
+    """
+    as_of = _day(as_of)
     tally = tally_credits(credits, rules)
-    held, unknown = _held_certifications(tech.certifications, rules, as_of)
+    held, unknown, notes = _held_certifications(tech.certifications, rules, as_of)
     cert_statuses = tuple(_certification_status(c, rules, tally, as_of) for c in held) + tuple(
-        CertificationStatus(c.designation, None, "unknown-designation") for c in unknown)
-    notes = tuple(f"certification {c.designation!r} is not in the rules; it is not counted" for c in unknown)
+        CertificationStatus(str(c.designation), None, "unknown-designation") for c in unknown)
     if not held:
         return _without_certifications(tech, as_of, cert_statuses, notes)
-    anchor = tech.cycle_start or min(c.certified_on for c in held)
+    cycle_start = _day(tech.cycle_start) if isinstance(tech.cycle_start, date) else None
+    if tech.cycle_start is not None and cycle_start is None:
+        notes += (f"cycle_start {tech.cycle_start!r} is not a date; the earliest certification anchors the cycle",)
+    anchor = cycle_start or min(c.certified_on for c in held)
     schedule = Schedule(anchor, anchor, lambda day: _highest_level(held, rules, day))
     current = schedule.at(as_of)
     assert current is not None  # held is non-empty, so a level is held on as_of
@@ -94,20 +102,31 @@ def _without_certifications(tech: TechRecord, as_of: date, cert_statuses: tuple,
     )
 
 
+def _day(value: date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
 def _held_certifications(certs: Iterable[CertRecord], rules: Rules,
-                         as_of: date) -> tuple[list[CertRecord], list[CertRecord]]:
-    """Known certifications held on as_of (latest date per designation), and unknown designations."""
+                         as_of: date) -> tuple[list[CertRecord], list[CertRecord], tuple[str, ...]]:
+    """Known certifications held on as_of (latest date per designation), unknown ones, and notes."""
     latest: dict[str, CertRecord] = {}
     unknown: list[CertRecord] = []
-    for cert in certs:
-        if not isinstance(cert.certified_on, date) or cert.certified_on > as_of:
+    notes: list[str] = []
+    for cert in certs or ():
+        designation, day = getattr(cert, "designation", None), getattr(cert, "certified_on", None)
+        if not isinstance(day, date):
+            notes.append(f"certification {designation!r}: skipped, date {day!r} is not a date")
             continue
-        found = rules.designation(str(cert.designation))
+        day = _day(day)
+        if day > as_of:
+            continue
+        found = rules.designation(str(designation))
         if found is None:
             unknown.append(cert)
-        elif found.code not in latest or latest[found.code].certified_on < cert.certified_on:
-            latest[found.code] = CertRecord(found.code, cert.certified_on)
-    return sorted(latest.values(), key=lambda c: (c.certified_on, c.designation)), unknown
+            notes.append(f"certification {designation!r} is not in the rules; it is not counted")
+        elif found.code not in latest or latest[found.code].certified_on < day:
+            latest[found.code] = CertRecord(found.code, day)
+    return sorted(latest.values(), key=lambda c: (c.certified_on, c.designation)), unknown, tuple(notes)
 
 
 def _highest_level(held: list[CertRecord], rules: Rules, day: date) -> Level | None:
@@ -159,4 +178,4 @@ def _fee_due(anchor: date, as_of: date, rules: Rules) -> FeeDue:
     days = (due - as_of).days
     window = max(rules.policy.fee_reminder_days, default=0)
     status = "due-today" if days == 0 else "due-soon" if days <= window else "upcoming"
-    return FeeDue(due, days, status)
+    return FeeDue(due, days, status, remind_today=days in rules.policy.fee_reminder_days)

@@ -94,6 +94,13 @@ def _hours(value: Any, where: str, *, positive: bool = False) -> Decimal:
     return hours
 
 
+def _optional_hours(value: Any, where: str) -> Decimal | None:
+    """ "none" (any case) or a positive number of hours."""
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return None
+    return _hours(value, where, positive=True)
+
+
 def _int(value: Any, where: str, low: int, high: int = 10**6) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ConfigError(f"{where}: expected a whole number from {low} to {high}, got {value!r}")
@@ -175,15 +182,14 @@ def _designations(value: Any, levels: dict[str, Level]) -> dict[str, Designation
 
 
 def _policy(value: Any) -> Policy:
-    keys = {"carry_over", "per_day_cap", "fee_reminder_days", "due_soon_days", "reinstatement_after_months",
+    keys = {"carry_over", "per_day_cap", "hours_step", "fee_reminder_days", "due_soon_days", "reinstatement_after_months",
             "invoice_address", "reinstatement_address", "days_per_month"}
     t = _table(value, "rules.policy", keys, keys)
     w = "rules.policy."
-    cap = t["per_day_cap"]
-    no_cap = isinstance(cap, str) and cap.strip().lower() == "none"
     return Policy(
         carry_over=_bool(t["carry_over"], w + "carry_over"),
-        per_day_cap=None if no_cap else _hours(cap, w + "per_day_cap", positive=True),
+        per_day_cap=_optional_hours(t["per_day_cap"], w + "per_day_cap"),
+        hours_step=_optional_hours(t["hours_step"], w + "hours_step"),
         fee_reminder_days=_list(t["fee_reminder_days"], w + "fee_reminder_days", lambda v, x: _int(v, x, 0, 366)),
         due_soon_days=_int(t["due_soon_days"], w + "due_soon_days", 0, 3660),
         reinstatement_after_months=_int(t["reinstatement_after_months"], w + "reinstatement_after_months", 1, 600),

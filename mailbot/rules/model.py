@@ -47,6 +47,7 @@ class Units:
 class Policy:
     carry_over: bool
     per_day_cap: Decimal | None
+    hours_step: Decimal | None
     fee_reminder_days: tuple[int, ...]
     due_soon_days: int
     reinstatement_after_months: int
@@ -118,6 +119,7 @@ class CreditRecord:
     kind: str = "class"  # class | online | event | booth | manual
     event_key: str | None = None  # booth visits: one per event_key counts
     former_unit: bool = False  # hours were converted from the former 1 CEC = 7 h unit: flagged
+    cap_exempt: bool = False  # the admin accepted this credit past the per-day cap
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class FeeDue:
     on: date  # next anniversary of the cycle anchor, on or after the as-of date
     days_until: int
     status: str  # due-today | due-soon (within the largest reminder window) | upcoming
+    remind_today: bool = False  # days_until is one of policy.fee_reminder_days
 
 
 @dataclass(frozen=True)

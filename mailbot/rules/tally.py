@@ -6,6 +6,7 @@ Applied once to all of a technician's credits, before any cycle window is cut:
 - a booth visit counts once per event_key (the earliest entry; later ones are flagged, not counted);
 - with a per-day cap, a credit that would take its day over the cap waits for review (never cut);
 - a credit converted from the former 1 CEC = 7 h unit counts, flagged for a check;
+- with policy.hours_step, hours count in whole steps (rounded down), with a note;
 - a record that cannot be read (bad hours, date, state or kind) is skipped with a readable note.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Counted:
     day: date
     hours: Decimal
     submission: str
+    cap_exempt: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,10 @@ def tally_credits(credits: Iterable[CreditRecord], rules: Rules) -> Tally:
     waiting: list[Counted] = []
     first_booth: dict[str, Any] = {}
     for credit in readable:
-        entry = Counted(credit.id, credit.completed_on, credit.hours, credit.submission)
         if credit.state == "voided":
             continue
         if credit.state == "pending_review":
-            waiting.append(entry)
+            waiting.append(Counted(credit.id, credit.completed_on, credit.hours, credit.submission))
             continue
         if credit.kind == "booth" and not _first_booth_visit(credit, first_booth, rules, notes):
             continue
@@ -83,11 +84,29 @@ def tally_credits(credits: Iterable[CreditRecord], rules: Rules) -> Tally:
             notes.append(Note(credit.id, credit.completed_on,
                               f"credit {credit.id}: converted from the former unit (1 CEC = "
                               f"{rules.units.former_unit_hours} h); check the conversion"))
-        counted.append(entry)
+        hours = _in_steps(credit, rules.policy.hours_step, notes)
+        counted.append(Counted(credit.id, credit.completed_on, hours, credit.submission, credit.cap_exempt))
     if rules.policy.per_day_cap is not None:
         counted, over = _apply_day_cap(counted, rules.policy.per_day_cap, notes)
         waiting.extend(over)
     return Tally(tuple(counted), tuple(waiting), tuple(notes))
+
+
+def former_units_to_hours(units: Decimal, rules: Rules) -> Decimal:
+    """Hours for a certificate printed in the former unit (1 CEC = 7 h by default); flag the credit."""
+    return units * rules.units.former_unit_hours
+
+
+def _in_steps(credit: CreditRecord, step: Decimal | None, notes: list[Note]) -> Decimal:
+    """The credit's hours in whole steps (rounded down) when policy.hours_step is set; noted when it differs."""
+    if step is None:
+        return credit.hours
+    stepped = (credit.hours // step) * step
+    if stepped != credit.hours:
+        notes.append(Note(credit.id, credit.completed_on,
+                          f"credit {credit.id}: {credit.hours} h counted as {stepped} h (hours_step {step})",
+                          needs_review=False))
+    return stepped
 
 
 def _id_key(credit_id: Any) -> tuple:
@@ -115,13 +134,15 @@ def _first_booth_visit(credit: CreditRecord, seen: dict[str, Any], rules: Rules,
 
 
 def _apply_day_cap(counted: list[Counted], cap: Decimal, notes: list[Note]) -> tuple[list[Counted], list[Counted]]:
-    """Keep credits in id order while the day's total stays within the cap; the rest wait."""
+    """Keep credits in id order while the day's total stays within the cap; the rest wait.
+
+    A cap-exempt credit (accepted by the admin) always counts and uses up the day's allowance."""
     kept: list[Counted] = []
     over: list[Counted] = []
     day_total: dict[date, Decimal] = {}
     for entry in sorted(counted, key=lambda c: (c.day, _id_key(c.id))):
         total = day_total.get(entry.day, ZERO) + entry.hours
-        if total > cap:
+        if total > cap and not entry.cap_exempt:
             over.append(entry)
             notes.append(Note(entry.id, entry.day,
                               f"credit {entry.id}: {entry.hours} h would take {entry.day.isoformat()} over the "
@@ -152,7 +173,8 @@ def _readable(credit: Any, notes: list[Note]) -> CreditRecord | None:
         return None
     return CreditRecord(id=cid, completed_on=day, hours=hours, state=credit.state, submission=credit.submission,
                         kind=credit.kind, event_key=getattr(credit, "event_key", None),
-                        former_unit=bool(getattr(credit, "former_unit", False)))
+                        former_unit=bool(getattr(credit, "former_unit", False)),
+                        cap_exempt=bool(getattr(credit, "cap_exempt", False)))
 
 
 def as_hours(value: Any) -> Decimal | None:
