@@ -43,6 +43,11 @@ class App:
             return prefix + str(self.config.resolve_path(url[len(prefix):]))
         return url
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        url = self._database_url()
+        return Path(url.split(":///", 1)[1]) if url.startswith("sqlite:///") and ":memory:" not in url else None
+
     @cached_property
     def evidence(self) -> EvidenceStore:
         return EvidenceStore(self.config.resolve_path(self.config.storage.evidence_dir))

@@ -76,6 +76,15 @@ class Iicrc:
 
 
 @dataclass(frozen=True)
+class Approvals:
+    # Approval by email: admins reply APPROVE / REJECT reason to a request carrying an HMAC token.
+    email: bool = True
+    secret: str = field(default="", repr=False)
+    secret_file: str = ""
+    token_days: int = 7
+
+
+@dataclass(frozen=True)
 class Schedule:
     poll_seconds: int = 60
     send_seconds: int = 60
@@ -94,6 +103,7 @@ class Config:
     inbox: Inbox = field(default_factory=Inbox)
     outbox: Outbox = field(default_factory=Outbox)
     iicrc: Iicrc = field(default_factory=Iicrc)
+    approvals: Approvals = field(default_factory=Approvals)
     schedule: Schedule = field(default_factory=Schedule)
     storage: Storage = field(default_factory=Storage)
     rules: dict[str, Any] = field(default_factory=dict)  # overrides of mailbot/rules/iicrc.toml
@@ -109,9 +119,8 @@ class Config:
         return path if path.is_absolute() else self.base_dir / path
 
 
-SECTIONS = {f.name: f.type for f in fields(Config) if f.name not in ("rules", "source", "base_dir")}
 _SECTION_TYPES = {"company": Company, "database": Database, "inbox": Inbox, "outbox": Outbox,
-                  "iicrc": Iicrc, "schedule": Schedule, "storage": Storage}
+                  "iicrc": Iicrc, "approvals": Approvals, "schedule": Schedule, "storage": Storage}
 
 
 def _key_name(f: Any) -> str:
@@ -161,15 +170,16 @@ def _build_section(name: str, table: dict[str, Any], env: dict[str, str]) -> Any
 
 
 def _read_secret_files(config: Config) -> Config:
-    for name in ("inbox", "outbox"):
+    for name, key in (("inbox", "password"), ("outbox", "password"), ("approvals", "secret")):
         section = getattr(config, name)
-        if section.password_file and not section.password:
-            path = config.resolve_path(section.password_file)
+        file_name = getattr(section, f"{key}_file")
+        if file_name and not getattr(section, key):
+            path = config.resolve_path(file_name)
             try:
                 secret = path.read_text().strip()
             except OSError as exc:
-                raise ConfigError(f"config key {name}.password_file: cannot read {path}: {exc.strerror}") from None
-            config = replace(config, **{name: replace(section, password=secret)})
+                raise ConfigError(f"config key {name}.{key}_file: cannot read {path}: {exc.strerror}") from None
+            config = replace(config, **{name: replace(section, **{key: secret})})
     return config
 
 
@@ -190,6 +200,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("config keys inbox.host and inbox.username are required when inbox.kind = \"imap\"")
     if config.outbox.kind == "smtp" and not config.outbox.host:
         raise ConfigError("config key outbox.host is required when outbox.kind = \"smtp\"")
+    if config.approvals.email and config.approvals.secret and len(config.approvals.secret) < 16:
+        raise ConfigError("config key approvals.secret: use at least 16 random characters")
     if config.schedule.poll_seconds < 1:
         raise ConfigError("config key schedule.poll_seconds: must be at least 1")
     if not config.iicrc.live and not config.iicrc.test_address and not config.company.admins:

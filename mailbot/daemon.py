@@ -6,6 +6,7 @@ running tick finish, then exit 0.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from datetime import datetime, timezone
@@ -15,6 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from mailbot.app import App
 from mailbot.jobs import poll_tick, send_tick
+from mailbot.leader import leader_lock, wait_for_leadership
 
 log = logging.getLogger("mailbot.daemon")
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -59,21 +61,42 @@ def build_scheduler(app: App) -> BlockingScheduler:
     return scheduler
 
 
-def run_daemon(app: App) -> None:
+def _watch_leadership(lock, scheduler: BlockingScheduler, stop: threading.Event, lost: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    def check() -> None:
+        if not stop.is_set() and not lock.still_held():
+            log.error("leadership lost: stopping so a standby can take over")
+            lost.set()
+            stop.set()
+            threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+    scheduler.add_job(check, "interval", seconds=10, id="leadership", replace_existing=True)
+
+
+def run_daemon(app: App) -> int:
+    """Run until SIGTERM/SIGINT (exit 0) or until leadership is lost (exit 1, systemd restarts us)."""
     setup_logging()
     app.engine  # noqa: B018 - connect and create tables before the first tick
+    stop, lost = threading.Event(), threading.Event()
     scheduler = build_scheduler(app)
-    stop = threading.Event()
 
     def shutdown(signum, _frame):  # type: ignore[no-untyped-def]
         log.info("stopping signal=%s", signal.Signals(signum).name)
         stop.set()
-        scheduler.shutdown(wait=True)
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
+    lock = leader_lock(app.engine, app.sqlite_path)
+    if not wait_for_leadership(lock, stop, on_wait=lambda: log.info("standby: another mailbot leads; waiting")):
+        return 0
+    log.info("leader pid=%d", os.getpid())
+    _watch_leadership(lock, scheduler, stop, lost)
     threading.Thread(target=_idle_watcher, args=(app, scheduler, stop), name="idle", daemon=True).start()
     log.info("started poll_seconds=%d send_seconds=%d", app.config.schedule.poll_seconds,
              app.config.schedule.send_seconds)
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        lock.release()
     log.info("stopped")
+    return 1 if lost.is_set() else 0

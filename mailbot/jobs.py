@@ -21,17 +21,20 @@ from mailbot.ledger.db import session_scope
 from mailbot.ledger.models import InboundMessage, utcnow
 from mailbot.ledger.techs import find_by_address
 from mailbot.mail import notices
+from mailbot.mail.approval_flow import handle_reply, is_approval_reply
+from mailbot.mail.iicrc_replies import handle_iicrc_reply, sent_submission_for
 from mailbot.mail.outgoing import SendReport, recover_interrupted, send_approved
 from mailbot.recording import record
 
 log = logging.getLogger("mailbot.jobs")
-DONE = ("recorded", "review", "ignored", "duplicate", "dead")
+DONE = ("recorded", "review", "ignored", "duplicate", "handled", "dead")
 
 
 @dataclass
 class PassReport:
     seen: int = 0
     fetched: int = 0
+    handled: int = 0  # approval replies and replies from IICRC
     recorded: int = 0
     review: int = 0
     ignored: int = 0
@@ -106,8 +109,13 @@ def _process(app: App, row_id: int, raw: bytes, report: PassReport) -> InboundMe
         row.raw_sha256, row.raw_path, row.message_id = sha256_hex(raw), str(evidence), facts.message_id
         row.from_addr, row.subject, row.updated_at = facts.from_addr, facts.subject[:500], utcnow()
         twin = _same_message(s, row, row.raw_sha256, facts.message_id)
+        submission = sent_submission_for(s, facts)
         if twin is not None:
             row.state, row.duplicate_of, row.reason = "duplicate", twin.id, f"same email as message #{twin.id}"
+        elif submission is not None:  # IICRC's answer (even an automatic one) to a sent submission
+            row.state, row.reason = handle_iicrc_reply(s, row, submission, facts)
+        elif is_approval_reply(facts) and not facts.robot_reason:
+            row.state, row.reason = handle_reply(s, app, facts, raw)
         else:
             tech = find_by_address(s, facts.from_addr)
             decision = decide(analysis, tech.name if tech else None)

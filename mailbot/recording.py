@@ -15,6 +15,7 @@ from mailbot.intake import (Analysis, Decision, DuplicateCredit, Recorded, Recor
 from mailbot.ledger import credits as credit_ops
 from mailbot.ledger.models import Credit, Document, InboundMessage, ReviewItem, Technician, to_centi
 from mailbot.ledger.techs import view
+from mailbot.mail.approval_flow import request_approval
 from mailbot.mail.drafting import draft_submission
 from mailbot.mail.receipts import queue_receipt
 
@@ -51,6 +52,7 @@ def _record_accepted(session: Session, app: App, row: InboundMessage, tech: Tech
         actor="mailbot", kind="class", provider=ext.provider, approval_number=ext.approval_number,
         category=ext.category, document_id=stored.id, message_row_id=row.id)
     draft = draft_submission(session, app.templates, app.config, tech, credit, stored, view(session, tech).email)
+    request_approval(session, app, draft)
     out.credits.append(RecordedCredit(credit.id, credit.course_title, credit.completed_on, credit.hours))
     out.draft_ids.append(draft.id)
 

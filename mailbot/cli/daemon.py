@@ -16,7 +16,7 @@ def run() -> None:
     """
     from mailbot.daemon import run_daemon
 
-    run_daemon(load_app())
+    raise SystemExit(run_daemon(load_app()))
 
 
 @click.command(cls=Command)
