@@ -8,11 +8,11 @@ AUTH attempts.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import base64
 import email
 import email.policy
-import ipaddress
 import itertools
+import json
 import socket
 import ssl
 import threading
@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Self
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
+
+from tests.smtp_cert import make_self_signed_cert
 
 HOST = "127.0.0.1"
 DROP = "DROP"  # a scripted "reply" that closes the connection without answering
@@ -76,50 +78,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
-    """Write a self-signed certificate valid for 127.0.0.1 and localhost; return (cert, key) paths."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    alt_names = x509.SubjectAlternativeName(
-        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
-    )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(alt_names, critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = directory / "smtp-cert.pem", directory / "smtp-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 class _RecordingHandler:
     """aiosmtpd handler: records connections, transactions and messages; answers scripted replies."""
 
-    def __init__(self, record: _Record, users: dict[str, str]):
+    def __init__(self, record: _Record, users: dict[str, str], oauth_tokens: dict[str, str]):
         self.record = record
         self.users = users
+        self.oauth_tokens = oauth_tokens
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         # Defining this hook makes aiosmtpd leave host_name to us; without it MAIL says "send HELO first".
@@ -180,6 +145,25 @@ class _RecordingHandler:
         # auth_data must be returned explicitly or the session's auth_data stays empty.
         return AuthResult(success=success, auth_data=username if success else None, handled=False)
 
+    async def auth_XOAUTH2(self, server, args):
+        """SASL XOAUTH2 as Gmail and Microsoft 365 speak it: user=..^Aauth=Bearer TOKEN^A^A."""
+        if len(args) > 1:
+            response = base64.b64decode(args[1].encode(), validate=False)
+        else:
+            response = await server.challenge_auth("")
+            if response is MISSING:
+                return AuthResult(success=False)
+        fields = dict(part.split("=", 1) for part in response.decode("utf-8", "replace").split("\x01") if "=" in part)
+        username, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        success = bool(token) and self.oauth_tokens.get(username) == token
+        with self.record.cond:
+            self.record.auth_attempts.append(AuthAttempt(server.connection_id, username, success))
+        if success:
+            return AuthResult(success=True, auth_data=username)
+        # RFC 7628: a failure is a 334 with a JSON status; the client answers with an empty line, then 535.
+        await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer"}))
+        return AuthResult(success=False, handled=False)
+
     def _note_connection(self, server) -> None:
         with self.record.cond:
             self.record.connections.add(server.connection_id)
@@ -225,7 +209,8 @@ class SmtpSink:
     """A running aiosmtpd server on a free loopback port that records every message it accepts.
 
     security: "none", "starttls" (offered; required when require_tls) or "ssl" (implicit TLS).
-    users: when given, AUTH PLAIN/LOGIN is offered and required before MAIL FROM.
+    users: {name: password}; oauth_tokens: {name: bearer token}. With either, AUTH (PLAIN, LOGIN and
+    XOAUTH2) is offered and required before MAIL FROM.
     """
 
     def __init__(
@@ -233,6 +218,7 @@ class SmtpSink:
         *,
         security: str = "none",
         users: dict[str, str] | None = None,
+        oauth_tokens: dict[str, str] | None = None,
         cert_dir: Path | None = None,
         require_tls: bool = False,
     ):
@@ -242,11 +228,12 @@ class SmtpSink:
             raise ValueError("TLS needs cert_dir for the self-signed certificate")
         self.security = security
         self.users = dict(users or {})
+        self.oauth_tokens = dict(oauth_tokens or {})
         self.host = HOST
         self.port = 0
         self.cert_path: Path | None = None
         self._record = _Record()
-        self._handler = _RecordingHandler(self._record, self.users)
+        self._handler = _RecordingHandler(self._record, self.users, self.oauth_tokens)
         self._controller: _SinkController | None = None
         self._require_tls = require_tls
         if cert_dir is not None and security != "none":
@@ -291,7 +278,7 @@ class SmtpSink:
         elif self.security == "starttls":
             kwargs["tls_context"] = self.server_ssl_context()
             kwargs["require_starttls"] = self._require_tls
-        if self.users:
+        if self.users or self.oauth_tokens:
             kwargs["authenticator"] = self._handler.authenticate
             kwargs["auth_required"] = True
             # aiosmtpd counts only STARTTLS as "TLS", so with implicit TLS (or none) AUTH must be
@@ -392,6 +379,9 @@ class SmtpSink:
         if self.users:
             username, password = next(iter(self.users.items()))
             base.update(username=username, password=password)
+        elif self.oauth_tokens:
+            username, token = next(iter(self.oauth_tokens.items()))
+            base.update(username=username, oauth2_token=lambda: token)
         if self.security != "none":
             base["ssl_context"] = self.client_ssl_context()
         base.update(overrides)

@@ -370,3 +370,22 @@ def test_failed_sent_copy_is_reported_not_raised(smtp_server, imap_account):
     [(failed_id, reason)] = out.append_failures
     assert failed_id == message_id and "login" in reason.lower()
     assert "not-the-password" not in reason
+
+
+def test_xoauth2_token_authenticates(smtp_server_factory):
+    sink = smtp_server_factory(security="starttls", oauth_tokens={"bot@example.com": "ya29.token-1"})
+    with transport_for(sink) as transport:
+        transport.send(make_message())
+    [received] = sink.wait_for(1)
+    assert received.auth_user == "bot@example.com"
+
+
+def test_rejected_xoauth2_token_is_permanent_and_never_shows_the_token(smtp_server_factory, caplog):
+    sink = smtp_server_factory(security="starttls", oauth_tokens={"bot@example.com": "ya29.token-1"})
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(SmtpError) as failure:
+        transport_for(sink, oauth2_token=lambda: "ya29.expired").send(make_message())
+    assert failure.value.permanent and failure.value.code == 535
+    assert "bot@example.com" in str(failure.value) and "ya29" not in str(failure.value)
+    assert "ya29" not in caplog.text
+    assert sink.transaction_count == 0 and len(sink.auth_attempts) == 1

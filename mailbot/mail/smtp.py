@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from types import TracebackType
 from typing import Self
@@ -73,6 +74,7 @@ class SmtpTransport:
     """Sends messages over SMTP. Use as a context manager to reuse one connection for a batch.
 
     retries: how many times a transient failure is retried (so at most retries + 1 attempts).
+    oauth2_token: returns a current access token; when set, AUTH XOAUTH2 is used for `username`.
     backoff: (first wait, longest wait) in seconds; waits double between attempts.
     """
 
@@ -88,6 +90,7 @@ class SmtpTransport:
         retries: int = 4,
         backoff: tuple[float, float] = (1.0, 30.0),
         local_hostname: str | None = None,
+        oauth2_token: Callable[[], str] | None = None,
     ):
         if security not in SECURITY_MODES:
             raise ConfigError(f"outbox security must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
@@ -101,6 +104,7 @@ class SmtpTransport:
         self.retries = retries
         self.backoff = backoff
         self.local_hostname = local_hostname
+        self._oauth2_token = oauth2_token  # set → AUTH XOAUTH2 (Microsoft 365, Gmail) instead of a password
         self._smtp: smtplib.SMTP | None = None
         self._batch_depth = 0
 
@@ -235,12 +239,23 @@ class SmtpTransport:
                 # Raises SMTPNotSupportedError when STARTTLS is not offered: never fall back to plain text.
                 smtp.starttls(context=context)
                 smtp.ehlo()
-            if self.username:
+            if self._oauth2_token is not None:
+                self._login_xoauth2(smtp)
+            elif self.username:
                 smtp.login(self.username, self._password or "")
         except BaseException:
             smtp.close()
             raise
         return smtp
+
+    def _login_xoauth2(self, smtp: smtplib.SMTP) -> None:
+        token = self._oauth2_token()  # fetched per connection: the provider refreshes it before expiry
+        if not smtp.has_extn("auth"):
+            raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+        initial = f"user={self.username or ''}\x01auth=Bearer {token}\x01\x01"
+        # On failure the server sends a 334 with a JSON reason; the client must answer with an empty line.
+        smtp.auth("XOAUTH2", lambda challenge=None: "" if challenge is not None else initial,
+                  initial_response_ok=True)
 
     def _discard_unusable_connection(self, exc: Exception) -> None:
         """Keep the connection after an ordinary refusal (smtplib sent RSET); drop it after anything else."""
