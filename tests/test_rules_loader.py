@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from mailbot.errors import ConfigError
-from mailbot.rules import load_rules
+from mailbot.rules import former_units_to_hours, load_rules
 
 D = Decimal
 
@@ -122,3 +122,16 @@ def test_the_plan_template_is_replaced_as_a_whole() -> None:
     rules = load_rules({"plan_template": [{"month": 6, "day": 1, "title": "Booth", "kind": "booth"}]})
     assert len(rules.plan_template) == 1
     assert rules.plan_template[0].hours == 2  # a booth item without hours takes the booth rule
+
+
+def test_hours_step_defaults_to_exact_and_can_be_set() -> None:
+    assert load_rules().policy.hours_step is None
+    assert load_rules({"policy": {"hours_step": "0.25"}}).policy.hours_step == D("0.25")
+    with pytest.raises(ConfigError, match=r"^rules\.policy\.hours_step:"):
+        load_rules({"policy": {"hours_step": "half"}})
+
+
+def test_former_unit_converts_at_seven_hours_unless_overridden() -> None:
+    assert former_units_to_hours(D("1"), load_rules()) == 7
+    assert former_units_to_hours(D("1.5"), load_rules()) == D("10.5")
+    assert former_units_to_hours(D("2"), load_rules({"units": {"former_unit_hours": 8}})) == 16

@@ -15,6 +15,7 @@ from mailbot.rules.model import (
     TechRecord,
 )
 from mailbot.rules.plan import plan_from_template
+from mailbot.rules.tally import former_units_to_hours
 from mailbot.rules.team import Coverage, LapseAction, coverage, lapse_action, team_risk_order
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "TechRecord",
     "compute_balance",
     "coverage",
+    "former_units_to_hours",
     "lapse_action",
     "load_rules",
     "plan_from_template",
