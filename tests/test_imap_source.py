@@ -260,3 +260,23 @@ def test_slash_in_folder_names_on_a_slash_delimited_server(dovecot, imap_account
     with source(imap_account) as src:
         src.file(str(min(three_messages)), "mailbot/Processed")
     assert dovecot.uids(imap_account.user, "mailbot/Processed") == [1]
+
+
+def test_after_a_reconnect_keys_from_an_older_uidvalidity_are_refused(dovecot, imap_account, dovecot_proxy):
+    user = imap_account.user
+    dovecot.append(user, message("old generation"), folder="Certs")
+    with source(imap_account, host=dovecot_proxy.host, port=dovecot_proxy.port, folder="Certs") as src:
+        [old_key] = src.folder_state().keys
+        dovecot_proxy.drop_connections()
+        with dovecot.client(user) as box:  # recreated with other mail: UID 1 is now a different message
+            box.folder.delete("Certs")
+            box.folder.create("Certs")
+        dovecot.append(user, message("new generation"), folder="Certs")
+        for act in (lambda: list(src.fetch([old_key])), lambda: src.file(old_key, "Processed")):
+            with pytest.raises(ProcessingError) as stale:
+                act()
+            assert stale.value.permanent is False
+        assert "UIDVALIDITY" in str(stale.value)
+        assert dovecot.uids(user, "Certs") == [1]  # nothing was moved
+        [new_key] = src.folder_state().keys
+        assert list(src.fetch([new_key])) == [(new_key, message("new generation"))]

@@ -66,6 +66,8 @@ class ImapSource:
         self._selected = False
         self._known_folders: set[str] | None = None
         self._delimiter: str | None = None
+        # UIDVALIDITY of the last folder_state(): keys handed out belong to it, across reconnects.
+        self._listed_uidvalidity: int | None = None
 
     # ---- connection ---------------------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -172,9 +174,18 @@ class ImapSource:
         return text.replace(self._password, "***") if self._password else text
 
     def _selected_box(self) -> BaseMailBox:
+        """The connection with the inbox selected, reconnecting if needed. After a reconnect the UIDs the
+        caller holds are only meaningful if UIDVALIDITY is unchanged: otherwise UID n is another message,
+        and moving or reading it would act on the wrong mail."""
         box = self._connected()
         if not self._selected:
-            self._select_inbox(box)
+            uidvalidity = self._select_inbox(box)
+            if self._listed_uidvalidity is not None and uidvalidity != self._listed_uidvalidity:
+                self._selected = False
+                raise ProcessingError(
+                    f"IMAP {self.account}: UIDVALIDITY of {self.folder!r} changed from "
+                    f"{self._listed_uidvalidity} to {uidvalidity} since it was listed: list it again",
+                    permanent=False)
         return box
 
     def _select_inbox(self, box: BaseMailBox) -> int:
@@ -194,6 +205,7 @@ class ImapSource:
         box = self._connected()
         # Re-SELECT every time: it yields a fresh UIDVALIDITY (a recreated folder changes it).
         uidvalidity = self._select_inbox(box)
+        self._listed_uidvalidity = uidvalidity
         with self._guard("list the inbox"):
             typ, data = box.client.uid("SEARCH", "ALL")
             if typ != "OK":
