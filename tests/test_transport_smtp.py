@@ -389,3 +389,19 @@ def test_rejected_xoauth2_token_is_permanent_and_never_shows_the_token(smtp_serv
     assert "bot@example.com" in str(failure.value) and "ya29" not in str(failure.value)
     assert "ya29" not in caplog.text
     assert sink.transaction_count == 0 and len(sink.auth_attempts) == 1
+
+
+def test_verify_logs_in_and_sends_nothing(smtp_server_factory):
+    sink = smtp_server_factory(security="starttls", users={"bot": PASSWORD})
+    transport_for(sink).verify()
+    assert [(a.username, a.success) for a in sink.auth_attempts] == [("bot", True)]
+    assert sink.transaction_count == 0
+
+
+def test_verify_names_the_failing_step(smtp_server_factory):
+    sink = smtp_server_factory(security="starttls", users={"bot": PASSWORD})
+    with pytest.raises(SmtpError) as bad_login:
+        transport_for(sink, password="nope-nope").verify()
+    with pytest.raises(SmtpError) as bad_cert:
+        transport_for(sink, ssl_context=ssl.create_default_context()).verify()
+    assert "login as 'bot'" in str(bad_login.value) and "certificate" in str(bad_cert.value)

@@ -143,6 +143,23 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError):
             smtp.close()
 
+    def verify(self) -> None:
+        """Connect, secure and log in once, then QUIT, without retrying: for `mailbot check`.
+
+        Raises SmtpError whose message names the failing step (connection, STARTTLS, certificate, login).
+        """
+        try:
+            smtp = self._open()
+        except Exception as exc:  # narrowed by _classify, as in _attempt
+            error = self._classify(exc)
+            if error is None:
+                raise
+            raise error from None
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
     # -- sending ---------------------------------------------------------------------------------------
 
     def send(self, msg: EmailMessage) -> str:

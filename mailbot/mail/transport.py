@@ -100,7 +100,7 @@ class SentFolderCopy:
 # pass the whole section.
 _SHARED_OUTBOX_KEYS = {"kind", "from", "from_", "password_file", "tls_verify"}
 _SMTP_KEYS = {"host", "port", "security", "username", "password", "timeout", "ssl_context", "retries",
-              "backoff", "local_hostname"}
+              "backoff", "local_hostname", "oauth2_token"}
 _FILE_KEYS = {"path"}
 _DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 
