@@ -20,6 +20,8 @@ COMMANDS = [
     ("mailbot.cli.techs", "techs"),
     ("mailbot.cli.credits", "credits"),
     ("mailbot.cli.drafts", "drafts"),
+    ("mailbot.cli.balances", "balances"),
+    ("mailbot.cli.plan", "plan"),
     ("mailbot.cli.extract", "extract"),
     ("mailbot.cli.db", "db"),
 ]

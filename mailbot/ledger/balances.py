@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from mailbot.ledger.models import Credit, Draft, ReviewItem, Technician, from_centi
+from mailbot.ledger.models import Credit, Draft, PlanEntry, ReviewItem, Technician, from_centi
 from mailbot.ledger.techs import view
-from mailbot.rules.model import CertRecord, CreditRecord, TechRecord
+from mailbot.rules.model import CertRecord, CreditRecord, PlanItem, TechRecord
 
 SUBMISSION_OF_DRAFT = {"drafted": "drafted", "approved": "drafted", "sending": "drafted", "interrupted": "drafted",
                        "failed": "drafted", "rejected": "none", "sent": "sent", "confirmed": "confirmed"}
@@ -38,11 +38,32 @@ def pending_review_records(session: Session, tech_id: int, today: date) -> list[
                          state="pending_review") for item in items]
 
 
-def compute_for(session: Session, rules: Any, tech: Technician, as_of: date, plans: list | None = None):  # type: ignore[no-untyped-def]
+def plan_items(session: Session, tech_id: int) -> list[PlanItem]:
+    rows = session.exec(select(PlanEntry).where(PlanEntry.tech_id == tech_id).order_by(PlanEntry.on)).all()
+    return [PlanItem(date=p.on, hours=from_centi(p.hours_centi), title=p.title) for p in rows]
+
+
+def compute_for(session: Session, rules: Any, tech: Technician, as_of: date):  # type: ignore[no-untyped-def]
     from mailbot.rules import compute_balance
 
     credits = credit_records(session, tech.id) + pending_review_records(session, tech.id, as_of)
-    return compute_balance(tech_record(session, tech), credits, plans or [], rules, as_of)
+    return compute_balance(tech_record(session, tech), credits, plan_items(session, tech.id), rules, as_of)
+
+
+def balance_json(balance) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The published `balances --json` shape: hours as numbers, dates as YYYY-MM-DD."""
+    keys = ("name", "email", "iicrc_id", "level", "cycle_start", "cycle_end", "required", "earned", "submitted",
+            "confirmed", "pending_review", "planned", "projected", "remaining", "status", "pace")
+    out = {k: getattr(balance, k) for k in keys}
+    fee = balance.fee_due
+    out["fee_due"] = fee.on if fee else None
+    out["fee_status"] = fee.status if fee else None
+    out["lapsed_since"], out["months_lapsed"] = balance.lapsed_since, balance.months_lapsed
+    out["active"] = balance.active
+    out["certifications"] = [{"designation": c.designation, "level": c.level, "status": c.status}
+                             for c in balance.certifications]
+    out["notes"] = list(balance.notes)
+    return out
 
 
 def balance_summary(session: Session, app: Any, tech: Technician) -> dict[str, Any] | None:

@@ -124,6 +124,18 @@ class Credit(SQLModel, table=True):
         return from_centi(self.hours_centi)
 
 
+class PlanEntry(SQLModel, table=True):
+    """A planned course or event; balances project the cycle end with it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tech_id: int = Field(foreign_key="technician.id", index=True)
+    on: date
+    hours_centi: int
+    title: str
+    created_by: str = "mailbot"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class ReviewItem(SQLModel, table=True):
     """Something a person must look at: an uncertain extraction, an unknown sender, a name mismatch."""
 
