@@ -58,16 +58,6 @@ def test_sink_scripted_replies_are_consumed_in_order(smtp_server):
     assert len(smtp_server.wait_for(1)) == 1 and smtp_server.pending_script == 0
 
 
-def test_sink_starttls_with_auth(smtp_server_factory):
-    sink = smtp_server_factory(security="starttls", users={"bot": "s3cret"})
-    with smtplib.SMTP(sink.host, sink.port) as client:
-        client.starttls(context=sink.client_ssl_context())
-        client.login("bot", "s3cret")
-        client.send_message(make_message())
-    [received] = sink.wait_for(1)
-    assert received.auth_user == "bot" and received.tls
-
-
 def test_sink_clear_forgets_everything(smtp_server):
     with smtplib.SMTP(smtp_server.host, smtp_server.port) as client:
         client.send_message(make_message())
