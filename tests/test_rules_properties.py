@@ -42,7 +42,7 @@ def window_end(balance, as_of: date) -> date:
     return min(balance.cycle_end, as_of + timedelta(days=1))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(techs, credit_lists(), DAYS)
 def test_earned_is_the_sum_of_counted_credits_in_the_window(tech, credits, as_of) -> None:
     balance = compute_balance(tech, credits, [], RULES, as_of)
@@ -59,7 +59,7 @@ def test_earned_is_the_sum_of_counted_credits_in_the_window(tech, credits, as_of
     assert (balance.status == "complete") == (balance.earned >= balance.required)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(techs, credit_lists(), DAYS, st.integers(min_value=0, max_value=3000), HOURS)
 def test_a_credit_after_the_window_changes_nothing(tech, credits, as_of, days_after, hours) -> None:
     before = compute_balance(tech, credits, [], RULES, as_of)
@@ -68,11 +68,21 @@ def test_a_credit_after_the_window_changes_nothing(tech, credits, as_of, days_af
     assert compute_balance(tech, [*credits, extra], [], RULES, as_of) == before
 
 
+@settings(max_examples=60, deadline=None)
+@given(techs, credit_lists(), DAYS)
+def test_with_carry_over_earned_is_the_window_plus_a_non_negative_carry(tech, credits, as_of) -> None:
+    carrying = load_rules({"policy": {"carry_over": True}})
+    balance = compute_balance(tech, credits, [], carrying, as_of)
+    plain = compute_balance(tech, credits, [], RULES, as_of)
+    assert balance.carried_in >= 0
+    assert balance.earned == plain.earned + balance.carried_in
+
+
 WINDOW_FIELDS = ("level", "cycle_start", "cycle_end", "required", "earned", "submitted", "confirmed",
                  "pending_review", "planned", "remaining", "pace", "projected", "fee_due")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(techs, credit_lists(), DAYS, st.integers(min_value=1, max_value=3000), HOURS)
 def test_a_credit_before_the_window_leaves_its_numbers_alone(tech, credits, as_of, days_before, hours) -> None:
     before = compute_balance(tech, credits, [], RULES, as_of)
@@ -108,7 +118,7 @@ def test_point_one_plus_point_two_is_point_three() -> None:
 JUNK = st.one_of(st.none(), st.text(max_size=5), st.integers(-5, 5), st.floats(allow_nan=True), DAYS, HOURS)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.builds(CreditRecord, id=st.integers(0, 50) | st.text(max_size=3), completed_on=JUNK,
                           hours=JUNK, state=JUNK | st.just("recorded"), submission=JUNK | st.just("none"),
                           kind=JUNK | st.just("booth"), event_key=st.none() | st.text(max_size=3)), max_size=8),
