@@ -280,3 +280,15 @@ def test_after_a_reconnect_keys_from_an_older_uidvalidity_are_refused(dovecot, i
         assert dovecot.uids(user, "Certs") == [1]  # nothing was moved
         [new_key] = src.folder_state().keys
         assert list(src.fetch([new_key])) == [(new_key, message("new generation"))]
+
+
+def test_idle_is_renewed_and_still_hears_new_mail(dovecot, imap_account, dovecot_proxy):
+    with source(imap_account, host=dovecot_proxy.host, port=dovecot_proxy.port) as src:
+        src.idle_renew_seconds = 0.2  # instead of 25 minutes
+        src.folder_state()
+        dovecot_proxy.reset_counters()
+        assert src.wait_for_new(1.0) is False
+        renewals = dovecot_proxy.bytes_to_server // len(b"A001 IDLE\r\nDONE\r\n")
+        assert renewals >= 3  # several IDLE/DONE rounds on one connection, none of them broke it
+        threading.Timer(0.5, dovecot.append, (imap_account.user, message("after renewals"))).start()
+        assert src.wait_for_new(30) is True

@@ -50,6 +50,8 @@ def login_xoauth2(box: BaseMailBox, user: str, token: str) -> None:
 class ImapSource:
     """One IMAP account and its inbox folder. Use as a context manager; one instance per thread."""
 
+    idle_renew_seconds: float = IDLE_RENEW_SECONDS  # longest single IDLE before DONE + a fresh IDLE
+
     def __init__(self, host: str, port: int, security: str = "ssl", username: str = "",
                  password: str | None = None, folder: str = "INBOX", *,
                  ssl_context: ssl.SSLContext | None = None, timeout: float = 30.0,
@@ -291,7 +293,7 @@ class ImapSource:
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             with self._guard("wait for new mail (IDLE)"):
-                if self._idle_once(box, min(remaining, IDLE_RENEW_SECONDS)):
+                if self._idle_once(box, min(remaining, self.idle_renew_seconds)):
                     return True
         return False
 
