@@ -105,6 +105,17 @@ CASES = [
          # elapsed 181, 549 left → behind-pace
          {"level": "master", "cycle_start": "2022-01-01", "cycle_end": "2024-01-01", "status": "behind-pace",
           "lapsed_since": None}),
+    Case("an inspector designation runs on 2 years", (("SCI", "2020-01-01"),), (), "2021-01-01",
+         # inspector: 14 h / 2 y → [2020-01-01, 2022-01-01)
+         {"level": "inspector", "cycle_end": "2022-01-01", "required": "14"}),
+    Case("master outranks inspector for the level shown", (("SCI", "2020-01-01"), ("MSR", "2020-06-01")), (),
+         "2021-01-01",
+         # both 2 y; master has the higher rank → level master, grid still anchored on 2020-01-01
+         {"level": "master", "cycle_start": "2020-01-01", "cycle_end": "2022-01-01"}),
+    Case("an admin override of the cycle length applies without a release", WRT_2020, (), "2021-01-01",
+         # technician cycle_years 3 → [2020-01-01, 2023-01-01); required 12 → remaining 12
+         {"cycle_end": "2023-01-01", "required": "12", "remaining": "12"},
+         rules={"levels": {"technician": {"cycle_years": 3, "required_hours": 12}}}),
     # --- lapses -----------------------------------------------------------------------------------
     Case("lapsed 14 months: invoice", WRT_2016, (c(1, "2017-01-01", "14"),), "2025-03-15",
          # [2016, 2020) met; [2020, 2024) 0 < 14 → lapsed since 2024-01-01; Jan 2024 → Mar 2025 = 14 months
