@@ -19,6 +19,7 @@ from mailbot.errors import ProcessingError
 from mailbot.ledger.db import session_scope
 from mailbot.ledger.models import Notice, utcnow
 from mailbot.mail.compose import Envelope, Rendered, build_message
+from mailbot.mail.smtp import PartialDeliveryError
 
 MAX_ATTEMPTS = 5
 
@@ -98,6 +99,8 @@ def send_pending(engine, transport, from_addr: str, from_name: str, limit: int =
             notice = s.get(Notice, notice_id)
         try:
             transport.send(build(notice, from_addr, from_name, message_id))
+        except PartialDeliveryError:
+            pass  # delivered to its only recipient or none that matter: never resend
         except ProcessingError as exc:
             _finish(engine, notice_id, exc)
             failed += 1

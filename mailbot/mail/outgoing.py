@@ -21,6 +21,7 @@ from mailbot.ledger import drafts as draft_ops
 from mailbot.ledger.db import session_scope
 from mailbot.ledger.models import Draft, utcnow
 from mailbot.mail.compose import Attachment, Envelope, Rendered, build_message
+from mailbot.mail.smtp import PartialDeliveryError
 
 
 @dataclass
@@ -70,6 +71,12 @@ def _send_one(engine, transport, config: Config, draft_id: int, report: SendRepo
     try:
         _guard_live(draft, config)
         transport.send(build(draft, config, message_id))
+    except PartialDeliveryError as exc:  # it went out to some recipients: sent, never resent
+        with session_scope(engine) as s:
+            draft_ops.mark_sent(s, draft_id, exc.message_id)
+            s.get(Draft, draft_id).error = f"some recipients refused: {exc}"
+        report.sent.append(draft_id)
+        return
     except (ProcessingError, OSError) as exc:
         permanent = getattr(exc, "permanent", True)
         with session_scope(engine) as s:
@@ -87,4 +94,6 @@ def send_approved(engine, transport, config: Config) -> SendReport:  # type: ign
         ids = draft_ops.approved_ids(s)
     for draft_id in ids:
         _send_one(engine, transport, config, draft_id, report)
+        if report.retry:  # the server is unwell: leave the rest approved for the next tick
+            break
     return report
