@@ -145,6 +145,13 @@ CASES = [
     Case("a booth visit typed as 3 h counts as typed, flagged", WRT_2020,
          (c(1, "2021-03-10", "3", kind="booth", event_key="Expo"),), "2021-06-01",
          {"earned": "3", "review_credit_ids": [1]}),
+    Case("a booth visit typed as 1 h counts as typed, flagged", WRT_2020,
+         (c(1, "2021-03-10", "1", kind="booth", event_key="Expo"),), "2021-06-01",
+         {"earned": "1", "review_credit_ids": [1]}),
+    Case("a booth visit without an event name counts, flagged", WRT_2020,
+         (c(1, "2021-03-10", "2", kind="booth"), c(2, "2021-04-10", "2", kind="booth")), "2021-06-01",
+         # cannot tell the events apart → both count (4), both flagged
+         {"earned": "4", "review_credit_ids": [1, 2]}),
     Case("a voided credit never counts", WRT_2020,
          (c(1, "2021-01-10", "7"), c(2, "2021-02-10", "7", state="voided")), "2021-06-01",
          # 7 only; 7 × 1461 = 10227 ≥ 14 × 517 = 7238 → on-track

@@ -116,7 +116,7 @@ def _id_key(credit_id: Any) -> tuple:
 
 def _first_booth_visit(credit: CreditRecord, seen: dict[str, Any], rules: Rules, notes: list[Note]) -> bool:
     booth = rules.units.booth_visit_hours
-    if credit.hours > booth:
+    if credit.hours != booth:
         notes.append(Note(credit.id, credit.completed_on,
                           f"credit {credit.id}: booth visit recorded as {credit.hours} h; the rule is {booth} h"))
     key = (credit.event_key or "").strip().lower()
