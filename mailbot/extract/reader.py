@@ -5,6 +5,7 @@ import io
 import subprocess
 import time
 
+import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from mailbot.domain import Document, Extraction
@@ -39,6 +40,15 @@ def _render(pdf_page, limits: ExtractLimits) -> Image.Image:
     return pdf_page.render(scale=scale, may_draw_forms=False).to_pil()
 
 
+def _check_embedded_images(pdf_page, number: int, limits: ExtractLimits) -> None:
+    """Refuse a page whose images decode to more pixels than allowed (a decompression bomb)."""
+    for obj in pdf_page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        width, height = obj.get_px_size()
+        if width * height > limits.max_pixels:
+            raise UnreadableDocument(f"page {number} holds a {width}×{height} pixel image, more than the limit "
+                                     f"of {limits.max_pixels:,} (decompression bomb?)")
+
+
 def pdf_pages(data: bytes, limits: ExtractLimits, deadline: float) -> list[Page]:
     pdf = open_pdf(data, limits.max_pages)
     pages = text_pages(pdf)
@@ -47,6 +57,7 @@ def pdf_pages(data: bytes, limits: ExtractLimits, deadline: float) -> list[Page]
         raise UnreadableDocument(f"{len(scanned)} scanned pages, more than the OCR limit of {limits.max_ocr_pages}")
     for page in scanned:
         _check_deadline(deadline, limits)
+        _check_embedded_images(pdf[page.number - 1], page.number, limits)
         ocr_page = ocr_image(_render(pdf[page.number - 1], limits), page.number, deadline)
         page.lines, page.ocr = ocr_page.lines, True
     return pages

@@ -107,7 +107,7 @@ class Worker:
         proc.stdin.write(HEADER.pack(len(payload)) + payload)
         proc.stdin.flush()
         # the worker's own checks stop OCR at the limit; this margin only catches a stuck parser
-        deadline = time.monotonic() + limits.timeout_seconds + 5
+        deadline = time.monotonic() + limits.timeout_seconds + 2
         size = HEADER.unpack(self._read(proc, HEADER.size, deadline))[0]
         return pickle.loads(self._read(proc, size, deadline))
 
