@@ -70,7 +70,7 @@ class Dovecot:
 
     host = "127.0.0.1"
 
-    def __init__(self, root: Path | None = None, separator: str = "/"):
+    def __init__(self, root: Path | None = None, separator: str = "/", oauth2_introspection_url: str | None = None):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
         self.root.chmod(0o755)
         self.port = free_port()  # plain IMAP, STARTTLS offered
@@ -79,6 +79,8 @@ class Dovecot:
         # Hierarchy separator clients see: "/" (as many servers) lets tests say "mailbot/Processed";
         # "." is Dovecot's Maildir++ default, where such a name is refused unless the client translates it.
         self.separator = separator
+        # Set: XOAUTH2/OAUTHBEARER logins are accepted, their tokens checked at this RFC 7662 endpoint.
+        self.oauth2_introspection_url = oauth2_introspection_url
         # Unique per instance: its processes are titled "dovecot-<instance_name>/imap" etc.
         self.instance_name = f"mailbot-test-{self.port}-{secrets.token_hex(3)}"
         self.uid, self.gid = _mail_owner()
@@ -123,8 +125,7 @@ service anvil {{
     mode = 0
   }}
 }}
-auth_mechanisms = plain login
-ssl = yes
+{self._auth_text()}ssl = yes
 ssl_cert = <{self.cert_path}
 ssl_key = <{self.key_path}
 {dh_line}mail_location = maildir:~/Maildir
@@ -155,6 +156,16 @@ service imap-login {{
   }}
 }}
 """
+
+    def _auth_text(self) -> str:
+        if not self.oauth2_introspection_url:
+            return "auth_mechanisms = plain login\n"
+        oauth2_conf = self.root / "oauth2.conf.ext"
+        oauth2_conf.write_text(f"introspection_mode = post\nintrospection_url = {self.oauth2_introspection_url}\n"
+                               "username_attribute = username\nactive_attribute = active\nactive_value = true\n")
+        # After passwd-file (whose failure continues to the next passdb) so passwords keep working too.
+        return ("auth_mechanisms = plain login xoauth2 oauthbearer\n"
+                f"passdb {{\n  driver = oauth2\n  args = {oauth2_conf}\n}}\n")
 
     def add_user(self, name: str | None = None, password: str | None = None) -> tuple[str, str]:
         """Add a passwd-file user (Dovecot re-reads the file when it changes, no restart needed)."""

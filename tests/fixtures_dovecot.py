@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.dovecot import Dovecot, dovecot_available
+from tests.oauth2_server import IntrospectionServer
 from tests.tcp_proxy import TcpProxy
 
 
@@ -56,3 +57,24 @@ def dovecot_proxy(dovecot: Dovecot) -> Iterator[TcpProxy]:
     """A byte-counting, connection-dropping TCP proxy in front of the plain IMAP port."""
     with TcpProxy(dovecot.host, dovecot.port) as proxy:
         yield proxy
+
+
+@dataclass(frozen=True)
+class OAuth2Imap:
+    server: Dovecot  # accepts XOAUTH2 as well as passwords
+    provider: IntrospectionServer  # issue(user) → token Dovecot will accept; revoke(token)
+
+
+@pytest.fixture(scope="session")
+def dovecot_oauth2() -> Iterator[OAuth2Imap]:
+    """A second Dovecot whose oauth2 passdb asks a loopback RFC 7662 endpoint about XOAUTH2 tokens."""
+    if not dovecot_available():
+        pytest.skip("dovecot not found: install dovecot-imapd (make test does)")
+    provider = IntrospectionServer()
+    server = Dovecot(oauth2_introspection_url=provider.url)
+    server.start()
+    try:
+        yield OAuth2Imap(server, provider)
+    finally:
+        server.cleanup()
+        provider.close()

@@ -292,3 +292,33 @@ def test_idle_is_renewed_and_still_hears_new_mail(dovecot, imap_account, dovecot
         assert renewals >= 3  # several IDLE/DONE rounds on one connection, none of them broke it
         threading.Timer(0.5, dovecot.append, (imap_account.user, message("after renewals"))).start()
         assert src.wait_for_new(30) is True
+
+
+def test_xoauth2_login_asks_for_a_fresh_token_on_each_connect(dovecot_oauth2):
+    server, provider = dovecot_oauth2.server, dovecot_oauth2.provider
+    user, _ = server.add_user()
+    uid = server.append(user, message("read with a token"))
+    issued: list[str] = []
+
+    def token() -> str:
+        issued.append(provider.issue(user))
+        return issued[-1]
+
+    with ImapSource(server.host, server.port, "none", user, oauth2_token=token, timeout=10) as src:
+        assert src.folder_state().keys == [str(uid)]
+        provider.revoke(issued[-1])  # an open session stays; the next connect needs a new token
+        src.close()
+        assert src.folder_state().keys == [str(uid)]
+    assert len(issued) == 2
+
+
+def test_rejected_xoauth2_token_is_permanent_and_not_shown(dovecot_oauth2):
+    server, provider = dovecot_oauth2.server, dovecot_oauth2.provider
+    user, _ = server.add_user()
+    revoked = provider.issue(user)
+    provider.revoke(revoked)
+    with pytest.raises(ProcessingError) as rejected, \
+            ImapSource(server.host, server.port, "none", user, oauth2_token=lambda: revoked, timeout=10):
+        pass
+    assert rejected.value.permanent is True
+    assert user in str(rejected.value) and revoked not in str(rejected.value)

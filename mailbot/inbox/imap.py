@@ -61,7 +61,8 @@ class ImapSource:
         self.host, self.port, self.security = host, port, security
         self.username, self.folder, self.timeout = username, folder, timeout
         self._password = password or ""
-        self._oauth2_token = oauth2_token  # set → XOAUTH2 instead of LOGIN
+        self._oauth2_token = oauth2_token  # set → XOAUTH2 instead of LOGIN, asked for a token per connect
+        self._last_token = ""
         self._ssl_context = ssl_context
         self.account = f"imap://{quote(username, safe='@')}@{host}:{port}"
         self._box: BaseMailBox | None = None
@@ -133,7 +134,8 @@ class ImapSource:
             box = self._open()
             try:
                 if self._oauth2_token is not None:
-                    login_xoauth2(box, self.username, self._oauth2_token())
+                    self._last_token = self._oauth2_token()
+                    login_xoauth2(box, self.username, self._last_token)
                 else:
                     box.login(self.username, self._password, initial_folder=None)
             except (MailboxLoginError, imaplib.IMAP4.error) as exc:
@@ -173,7 +175,10 @@ class ImapSource:
                 f"IMAP {self.account}: cannot {action}: server said {text}"), permanent=permanent) from None
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._password, "***") if self._password else text
+        for secret in (self._password, self._last_token):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
 
     def _selected_box(self) -> BaseMailBox:
         """The connection with the inbox selected, reconnecting if needed. After a reconnect the UIDs the
