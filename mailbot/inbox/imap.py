@@ -133,23 +133,40 @@ class ImapSource:
         with self._guard("connect"):
             box = self._open()
             try:
-                if self._oauth2_token is not None:
-                    self._last_token = self._oauth2_token()
-                    login_xoauth2(box, self.username, self._last_token)
-                else:
-                    box.login(self.username, self._password, initial_folder=None)
-            except (MailboxLoginError, imaplib.IMAP4.error) as exc:
-                if isinstance(exc, imaplib.IMAP4.abort):
-                    raise
+                self._login(box)
+                # Servers (Dovecot among them) announce MOVE, IDLE, UIDPLUS only after login; imaplib kept
+                # the pre-login list, which would make imap-tools and us fall back to COPY + EXPUNGE.
+                box.client._get_capabilities()
+            except BaseException:
                 _close_quietly(box)
-                raise ProcessingError(self._scrub(
-                    f"IMAP login to {self.account} was rejected ({_server_text(exc)}): "
-                    "check inbox.username and the password or token"), permanent=True) from None
-            # Servers (Dovecot among them) announce MOVE, IDLE, UIDPLUS only after login; imaplib kept the
-            # pre-login list, which would make imap-tools and us fall back to COPY + EXPUNGE.
-            box.client._get_capabilities()
+                raise
         self._forget_session()
         return box
+
+    def _login(self, box: BaseMailBox) -> None:
+        """LOGIN with the password, or XOAUTH2 with a token fetched now (tokens expire between connects).
+
+        A token provider may raise ProcessingError itself (e.g. permanent when its refresh token was
+        revoked); anything else it raises counts as transient.
+        """
+        try:
+            if self._oauth2_token is not None:
+                try:
+                    self._last_token = self._oauth2_token()
+                except ProcessingError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the provider is another module's code
+                    raise ProcessingError(self._scrub(
+                        f"IMAP {self.account}: could not get an OAuth2 token ({exc})"), permanent=False) from None
+                login_xoauth2(box, self.username, self._last_token)
+            else:
+                box.login(self.username, self._password, initial_folder=None)
+        except imaplib.IMAP4.abort:
+            raise
+        except (MailboxLoginError, imaplib.IMAP4.error) as exc:
+            raise ProcessingError(self._scrub(
+                f"IMAP login to {self.account} was rejected ({_server_text(exc)}): "
+                "check inbox.username and the password or token"), permanent=True) from None
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
