@@ -91,6 +91,13 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Alerts:
+    # One email to the admins per incident (and an all-clear when it recovers).
+    stall_minutes: int = 30  # no successful poll for this long is an incident
+    failure_threshold: int = 3  # a job failing this many times in a row is an incident
+
+
+@dataclass(frozen=True)
 class Storage:
     # Evidence (original certificates, raw emails). Relative paths are relative to the config file.
     evidence_dir: str = "evidence"
@@ -106,6 +113,7 @@ class Config:
     approvals: Approvals = field(default_factory=Approvals)
     schedule: Schedule = field(default_factory=Schedule)
     storage: Storage = field(default_factory=Storage)
+    alerts: Alerts = field(default_factory=Alerts)
     rules: dict[str, Any] = field(default_factory=dict)  # overrides of mailbot/rules/iicrc.toml
     source: str = "<defaults>"  # where the config came from, for messages
     base_dir: Path = field(default_factory=Path.cwd)
@@ -120,7 +128,7 @@ class Config:
 
 
 _SECTION_TYPES = {"company": Company, "database": Database, "inbox": Inbox, "outbox": Outbox,
-                  "iicrc": Iicrc, "approvals": Approvals, "schedule": Schedule, "storage": Storage}
+                  "iicrc": Iicrc, "approvals": Approvals, "schedule": Schedule, "storage": Storage, "alerts": Alerts}
 
 
 def _key_name(f: Any) -> str:

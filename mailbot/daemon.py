@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
 from datetime import datetime, timezone
 
@@ -15,7 +16,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from mailbot.app import App
-from mailbot.jobs import poll_tick, send_tick
+from mailbot.alarms import alarm_tick
+from mailbot.jobs import poll_tick, send_notices, send_tick
+from mailbot.ledger import health
+from mailbot.ledger.db import session_scope
 from mailbot.leader import leader_lock, wait_for_leadership
 
 log = logging.getLogger("mailbot.daemon")
@@ -28,26 +32,51 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 
 def _guarded(name: str, func):  # type: ignore[no-untyped-def]
+    """Run a tick; record success or failure in its health row (read by status and the stall alarm)."""
     def tick(app: App) -> None:
         try:
             func(app)
         except Exception as exc:  # noqa: BLE001 - a failing tick is logged; the next one runs anyway
             log.error("job failed job=%s error=%r", name, str(exc))
+            with session_scope(app.engine) as s:
+                health.record_failure(s, name, f"{type(exc).__name__}: {exc}")
+            return
+        with session_scope(app.engine) as s:
+            health.record_ok(s, name)
     tick.__name__ = name
     return tick
 
 
 def _idle_watcher(app: App, scheduler: BlockingScheduler, stop: threading.Event) -> None:
-    """Hold an IDLE connection; when the server reports new mail, run the poll job now."""
+    """Hold an IDLE connection; when the server reports new mail, run the poll job now.
+    Reconnects with exponential backoff (5 s → 5 min); the poll job keeps running meanwhile."""
+    backoff = 5
     while not stop.is_set():
         try:
             with app.source() as source:
+                _idle_health(app, ok=True, detail="IDLE connected")
                 while not stop.is_set():
                     if source.wait_for_new(timeout=60):
+                        _idle_health(app, ok=True, detail="new mail reported")
                         scheduler.modify_job("poll", next_run_time=datetime.now(timezone.utc))
         except Exception as exc:  # noqa: BLE001 - reconnect after a pause; polling covers the gap
             log.warning("idle watcher reconnecting error=%r", str(exc))
-            stop.wait(10)
+            _idle_health(app, ok=False, detail=str(exc))
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 300)
+        else:
+            backoff = 5
+
+
+def _idle_health(app: App, *, ok: bool, detail: str) -> None:
+    try:
+        with session_scope(app.engine) as s:
+            if ok:
+                health.record_ok(s, "idle", detail=detail)
+            else:
+                health.record_failure(s, "idle", detail)
+    except Exception as exc:  # noqa: BLE001 - health bookkeeping never stops the watcher
+        log.warning("health write failed error=%r", str(exc))
 
 
 def build_scheduler(app: App) -> BlockingScheduler:
@@ -58,6 +87,9 @@ def build_scheduler(app: App) -> BlockingScheduler:
                       seconds=app.config.schedule.poll_seconds, next_run_time=now, replace_existing=True)
     scheduler.add_job(_guarded("send", send_tick), "interval", args=[app], id="send",
                       seconds=app.config.schedule.send_seconds, next_run_time=now, replace_existing=True)
+    started = app.clock()
+    scheduler.add_job(_guarded("alarm", lambda a: (alarm_tick(a, started), send_notices(a))), "interval",
+                      args=[app], id="alarm", seconds=60, replace_existing=True)
     return scheduler
 
 
@@ -90,6 +122,8 @@ def run_daemon(app: App) -> int:
     if not wait_for_leadership(lock, stop, on_wait=lambda: log.info("standby: another mailbot leads; waiting")):
         return 0
     log.info("leader pid=%d", os.getpid())
+    with session_scope(app.engine) as s:
+        health.record_ok(s, "daemon", detail=f"leader pid={os.getpid()} host={socket.gethostname()}")
     _watch_leadership(lock, scheduler, stop, lost)
     threading.Thread(target=_idle_watcher, args=(app, scheduler, stop), name="idle", daemon=True).start()
     log.info("started poll_seconds=%d send_seconds=%d", app.config.schedule.poll_seconds,

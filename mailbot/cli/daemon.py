@@ -32,8 +32,13 @@ def poll(once: bool, as_json: bool) -> None:
     from dataclasses import asdict
 
     from mailbot.jobs import poll_tick
+    from mailbot.ledger import health
+    from mailbot.ledger.db import session_scope
 
-    report = poll_tick(load_app())
+    app = load_app()
+    report = poll_tick(app)
+    with session_scope(app.engine) as s:
+        health.record_ok(s, "poll")
     if as_json:
         emit_json_lines([asdict(report)])
         return

@@ -23,6 +23,8 @@ COMMANDS = [
     ("mailbot.cli.balances", "balances"),
     ("mailbot.cli.plan", "plan"),
     ("mailbot.cli.extract", "extract"),
+    ("mailbot.cli.ops", "status"),
+    ("mailbot.cli.ops", "check"),
     ("mailbot.cli.db", "db"),
 ]
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from mailbot.errors import MailbotError
-from mailbot.ledger import models  # noqa: F401 - registers the tables
+from mailbot.ledger import health, models  # noqa: F401 - registers the tables
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
