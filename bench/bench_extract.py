@@ -1,0 +1,103 @@
+"""Per-page medians: mailbot's full extraction (warm worker, text → fields) beside poppler's `pdftotext`.
+
+    python -m bench.bench_extract            # text PDFs, plus OCR when tesseract is installed
+
+Text PDFs come from ../shared/corpus/realworld/pdf (the ones with a text layer) and the generated
+corpus (text, letter-spaced and rotated forms). The target is ≤ 2× pdftotext per page.
+"""
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pypdfium2 as pdfium
+
+from mailbot.domain import Document
+from mailbot.extract import extract_document, ocr_available, sniff_content_type
+
+REPO = Path(__file__).resolve().parents[1]
+REALWORLD = REPO.parent / "shared" / "corpus" / "realworld" / "pdf"
+RUNS = 7
+
+
+def _generated(forms: set[str]) -> list[tuple[str, bytes]]:
+    sys.path.insert(0, str(REPO))
+    from tests.test_extract_summary import all_specs, cert_layouts
+
+    return [(spec["id"], cert_layouts.build(spec)[0]) for spec in all_specs()
+            if spec.get("form", "pdf") in forms and spec.get("form") != "logo"]
+
+
+def _pages(data: bytes) -> int:
+    return len(pdfium.PdfDocument(data))
+
+
+def _has_text(data: bytes) -> bool:
+    pdf = pdfium.PdfDocument(data)
+    return any(pdf[i].get_textpage().count_chars() > 20 for i in range(len(pdf)))
+
+
+def _median_seconds(action, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_text(files: list[tuple[str, bytes]]) -> list[tuple[str, float, float]]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in files:
+            path = Path(tmp) / "doc.pdf"
+            path.write_bytes(data)
+            doc = Document(name, "application/pdf", data)
+            pages = _pages(data)
+            extract_document(doc)  # warm the worker and the file cache
+            ours = _median_seconds(lambda: extract_document(doc), RUNS) / pages
+            theirs = _median_seconds(lambda: subprocess.run(["pdftotext", "-q", str(path), "-"], capture_output=True,
+                                                            check=False), RUNS) / pages
+            rows.append((name, ours, theirs))
+    return rows
+
+
+def bench_ocr(files: list[tuple[str, bytes]]) -> list[tuple[str, float]]:
+    rows = []
+    for name, data in files:
+        doc = Document(name, sniff_content_type(data) or "", data)
+        pages = _pages(data) if data.startswith(b"%PDF") else 1
+        rows.append((name, _median_seconds(lambda: extract_document(doc), 1) / pages))
+    return rows
+
+
+def main() -> None:
+    realworld = [(p.name[:40], p.read_bytes()) for p in sorted(REALWORLD.glob("*.pdf"))] if REALWORLD.is_dir() else []
+    text_files = [f for f in realworld if _has_text(f[1])] + _generated({"pdf", "spaced", "rotate90", "rotate180",
+                                                                          "rotate270"})
+    if not shutil.which("pdftotext"):
+        sys.exit("pdftotext not found: apt-get install poppler-utils")
+    rows = bench_text(text_files)
+    print(f"{'file':42} {'mailbot ms/page':>16} {'pdftotext ms/page':>18} {'ratio':>6}")
+    for name, ours, theirs in rows:
+        print(f"{name:42} {ours * 1000:16.2f} {theirs * 1000:18.2f} {ours / theirs:6.2f}")
+    ours_median = statistics.median(r[1] for r in rows) * 1000
+    theirs_median = statistics.median(r[2] for r in rows) * 1000
+    print(f"\ntext PDFs ({len(rows)} files): median per page mailbot {ours_median:.2f} ms, "
+          f"pdftotext {theirs_median:.2f} ms, ratio {ours_median / theirs_median:.2f}")
+    if ocr_available():
+        scans = [f for f in realworld if not _has_text(f[1])] + _generated({"scan", "photo_jpeg", "photo_png",
+                                                                              "photo_turned"})
+        ocr_rows = bench_ocr(scans)
+        for name, seconds in ocr_rows:
+            print(f"OCR {name:38} {seconds * 1000:10.0f} ms/page")
+        print(f"OCR ({len(ocr_rows)} files): median per page {statistics.median(r[1] for r in ocr_rows) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
