@@ -6,8 +6,12 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, create_engine
 
 from mailbot.errors import MailbotError
@@ -36,13 +40,36 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(connection: Connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
 def init_db(engine: Engine) -> None:
-    """Create missing tables. Safe to run at every start."""
-    try:
-        SQLModel.metadata.create_all(engine)
-    except OperationalError as exc:
-        raise MailbotError(f"database not reachable ({engine.url.render_as_string(hide_password=True)}): "
-                           f"{exc.orig}") from None
+    """Bring the schema to the newest migration (`mailbot db upgrade`). Safe to run at every start."""
+    for attempt in (1, 2):
+        try:
+            with engine.begin() as conn:
+                command.upgrade(alembic_config(conn), "head")
+            return
+        except OperationalError as exc:
+            raise MailbotError(f"database not reachable ({engine.url.render_as_string(hide_password=True)}): "
+                               f"{exc.orig}") from None
+        except (IntegrityError, ProgrammingError):
+            if attempt == 2:  # another process was migrating the same fresh database at the same moment
+                raise
+
+
+def schema_differences(engine: Engine) -> list:
+    """What the models have that the migrated database does not (empty when they agree)."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, SQLModel.metadata)
 
 
 @contextmanager
