@@ -65,6 +65,66 @@ def _make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def _internal_user() -> str:
+    """Dovecot's own unprivileged user: `dovecot` when run as root, else everything runs as us."""
+    return "dovecot" if os.geteuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
+
+
+# A self-contained config: nothing from /etc/dovecot, nothing on the standard ports.
+_CONFIG_TEMPLATE = """# written by tests/dovecot.py
+base_dir = {run_dir}
+state_dir = {state_dir}
+instance_name = {instance_name}
+listen = {host}
+protocols = imap
+log_path = {log_path}
+stats_writer_socket_path =
+default_internal_user = {internal_user}
+default_login_user = {internal_user}
+first_valid_uid = 1
+last_valid_uid = 0
+disable_plaintext_auth = no
+# Tests try wrong passwords on purpose: no 2 s failure delay, and no per-IP penalty (up to 15 s) that
+# would slow every later login from 127.0.0.1; disabling the anvil penalty socket is Dovecot's documented way.
+auth_failure_delay = 0
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+{auth}ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+{dh_line}mail_location = maildir:~/Maildir
+namespace inbox {{
+  inbox = yes
+  separator = {separator}
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {users}/%u
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {users}/%u
+}}
+protocol imap {{
+  mail_max_userip_connections = 1000
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = {host}
+    port = {port}
+  }}
+  inet_listener imaps {{
+    address = {host}
+    port = {ssl_port}
+    ssl = yes
+  }}
+}}
+"""
+
+
 class Dovecot:
     """One Dovecot instance. Ports are chosen once in __init__ so a restart keeps them."""
 
@@ -101,61 +161,12 @@ class Dovecot:
         self.config_path.write_text(self._config_text())
 
     def _config_text(self) -> str:
-        internal_user = "dovecot" if os.geteuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
         dh = "/usr/share/dovecot/dh.pem"
-        dh_line = f"ssl_dh = <{dh}\n" if Path(dh).exists() else ""
-        return f"""# written by tests/dovecot.py
-base_dir = {self.run_dir}
-state_dir = {self.root / "state"}
-instance_name = {self.instance_name}
-listen = {self.host}
-protocols = imap
-log_path = {self.log_path}
-stats_writer_socket_path =
-default_internal_user = {internal_user}
-default_login_user = {internal_user}
-first_valid_uid = 1
-last_valid_uid = 0
-disable_plaintext_auth = no
-# Tests try wrong passwords on purpose: no 2 s failure delay, and no per-IP penalty (up to 15 s) that
-# would slow every later login from 127.0.0.1; disabling the anvil penalty socket is Dovecot's documented way.
-auth_failure_delay = 0
-service anvil {{
-  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
-}}
-{self._auth_text()}ssl = yes
-ssl_cert = <{self.cert_path}
-ssl_key = <{self.key_path}
-{dh_line}mail_location = maildir:~/Maildir
-namespace inbox {{
-  inbox = yes
-  separator = {self.separator}
-}}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.users_path}/%u
-}}
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {self.users_path}/%u
-}}
-protocol imap {{
-  mail_max_userip_connections = 1000
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = {self.host}
-    port = {self.port}
-  }}
-  inet_listener imaps {{
-    address = {self.host}
-    port = {self.ssl_port}
-    ssl = yes
-  }}
-}}
-"""
+        return _CONFIG_TEMPLATE.format(
+            run_dir=self.run_dir, state_dir=self.root / "state", instance_name=self.instance_name, host=self.host,
+            log_path=self.log_path, internal_user=_internal_user(), auth=self._auth_text(), cert=self.cert_path,
+            key=self.key_path, dh_line=f"ssl_dh = <{dh}\n" if Path(dh).exists() else "",
+            separator=self.separator, users=self.users_path, port=self.port, ssl_port=self.ssl_port)
 
     def _auth_text(self) -> str:
         if not self.oauth2_introspection_url:
