@@ -10,10 +10,13 @@ import fcntl
 import os
 import threading
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+
+from mailbot.errors import MailbotError
 
 LOCK_KEY = zlib.crc32(b"mailbot-leader")  # a stable 32-bit advisory lock key
 
@@ -104,3 +107,17 @@ def wait_for_leadership(lock, stop: threading.Event, interval: float = 2.0, on_w
             first = False
         stop.wait(interval)
     return False
+
+
+@contextmanager
+def sole_worker(app):  # type: ignore[no-untyped-def]
+    """For one-shot commands (poll --once, send --once): act only when no daemon leads this database.
+    Holding the lock also makes every claim found mid-way (a `sending` row) provably stale."""
+    lock = leader_lock(app.engine, app.sqlite_path)
+    if not lock.try_acquire():
+        raise MailbotError("a mailbot daemon is running on this database and does this on its schedule; "
+                           "stop it first (systemctl stop mailbot) to run this by hand")
+    try:
+        yield
+    finally:
+        lock.release()

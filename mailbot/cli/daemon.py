@@ -32,11 +32,13 @@ def poll(once: bool, as_json: bool) -> None:
     from dataclasses import asdict
 
     from mailbot.jobs import poll_tick
+    from mailbot.leader import sole_worker
     from mailbot.ledger import health
     from mailbot.ledger.db import session_scope
 
     app = load_app()
-    report = poll_tick(app)
+    with sole_worker(app):
+        report = poll_tick(app)
     with session_scope(app.engine) as s:
         health.record_ok(s, "poll")
     if as_json:
@@ -63,8 +65,11 @@ def send(once: bool, as_json: bool) -> None:
     from dataclasses import asdict
 
     from mailbot.jobs import send_tick
+    from mailbot.leader import sole_worker
 
-    report = send_tick(load_app())
+    app = load_app()
+    with sole_worker(app):
+        report = send_tick(app)
     if as_json:
         emit_json_lines([asdict(report)])
         return

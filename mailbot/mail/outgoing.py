@@ -7,7 +7,6 @@ it becomes `interrupted` and the admin decides (drafts show / resend).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -49,12 +48,9 @@ def _guard_live(draft: Draft, config: Config) -> None:
         raise ProcessingError(f"draft #{draft.id} is addressed to IICRC but [iicrc] live is not true", permanent=True)
 
 
-STALE_AFTER = timedelta(minutes=10)  # a send takes seconds; a claim this old belongs to a dead process
-
-
 def recover_interrupted(session: Session) -> int:
-    cutoff = utcnow() - STALE_AFTER
-    stale = session.execute(update(Draft).where(Draft.state == "sending", Draft.updated_at < cutoff).values(
+    """Only the lock holder calls this, so any `sending` row belongs to a process that died mid-send."""
+    stale = session.execute(update(Draft).where(Draft.state == "sending").values(
         state="interrupted", updated_at=utcnow(),
         error="mailbot stopped while sending; check the Sent folder, then `mailbot drafts resend ID` if it is not there"))
     return stale.rowcount
