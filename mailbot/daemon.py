@@ -17,7 +17,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from mailbot.app import App
 from mailbot.alarms import alarm_tick
-from mailbot.jobs import poll_tick, send_notices, send_tick
+from mailbot.jobs import poll_tick, recover_interrupted_work, send_notices, send_tick
 from mailbot.ledger import health
 from mailbot.ledger.db import session_scope
 from mailbot.leader import leader_lock, wait_for_leadership
@@ -122,6 +122,7 @@ def run_daemon(app: App) -> int:
     if not wait_for_leadership(lock, stop, on_wait=lambda: log.info("standby: another mailbot leads; waiting")):
         return 0
     log.info("leader pid=%d", os.getpid())
+    recover_interrupted_work(app)
     with session_scope(app.engine) as s:
         health.record_ok(s, "daemon", detail=f"leader pid={os.getpid()} host={socket.gethostname()}")
     _watch_leadership(lock, scheduler, stop, lost)

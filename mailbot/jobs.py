@@ -205,8 +205,15 @@ def poll_tick(app: App) -> PassReport:
     return report
 
 
-def send_notices(app: App) -> int:
+def recover_interrupted_work(app: App) -> None:
+    """Run once by whoever just took the leader lock: sends that a dead process left mid-way are marked
+    interrupted (never resent blindly)."""
     notices.recover_interrupted(app.engine)
+    with session_scope(app.engine) as s:
+        recover_interrupted(s)
+
+
+def send_notices(app: App) -> int:
     if not notices.pending_count(app.engine):
         return 0  # no connection to the SMTP server when there is nothing to say
     with app.transport() as transport:
@@ -217,8 +224,6 @@ def send_notices(app: App) -> int:
 
 def send_tick(app: App) -> SendReport:
     """Send every approved draft (one connection for the batch)."""
-    with session_scope(app.engine) as s:
-        recover_interrupted(s)
     with app.transport() as transport:
         report = send_approved(app.engine, transport, app.config)
     log.info("send done sent=%d failed=%d retry=%d", len(report.sent), len(report.failed), len(report.retry))

@@ -118,6 +118,9 @@ def sole_worker(app):  # type: ignore[no-untyped-def]
         raise MailbotError("a mailbot daemon is running on this database and does this on its schedule; "
                            "stop it first (systemctl stop mailbot) to run this by hand")
     try:
+        from mailbot.jobs import recover_interrupted_work
+
+        recover_interrupted_work(app)
         yield
     finally:
         lock.release()
