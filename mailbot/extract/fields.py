@@ -66,6 +66,32 @@ def _date_reasons(texts: list[str], completed_on, date_reasons: list[str]) -> li
     return date_reasons + ["no completion date found"]
 
 
+OCR_SURE = 70.0  # tesseract word confidence below which an OCR'd field is not trusted alone
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def _unsure_words(line: Line, wanted) -> bool:
+    return any(conf < OCR_SURE for word, conf in line.words if wanted(word))
+
+
+def ocr_doubts(lines: list[Line], name: str | None, name_line: int | None, title: str | None,
+               value_lines: list[int]) -> list[str]:
+    """Fields read from OCR words tesseract was unsure of: a misread name or number must not pass silently."""
+    doubts = []
+    if name and name_line is not None and _unsure_words(lines[name_line], lambda w: _squash(w) in _squash(name)):
+        doubts.append("OCR is unsure of the name")
+    squashed = _squash(title or "")
+    if title and any(_unsure_words(line, lambda w: len(_squash(w)) > 1 and _squash(w) in squashed) for line in lines
+                     if _squash(line.text) and _squash(line.text) in squashed):
+        doubts.append("OCR is unsure of the course title")
+    if any(_unsure_words(lines[index], lambda w: any(ch.isdigit() for ch in w)) for index in value_lines):
+        doubts.append("OCR is unsure of the hours or the date")
+    return doubts
+
+
 def read_fields(page: Page) -> Extraction:
     lines = page.lines
     texts = [line.text for line in lines]
@@ -80,10 +106,15 @@ def read_fields(page: Page) -> Extraction:
         reasons.append("no course title found")
     elif not title_sure:
         reasons.append("course title found by layout only")
-    hours = choose_hours(find_hours(texts))
+    hour_hits = find_hours(texts)
+    hours = choose_hours(hour_hits)
     reasons.extend(hours.reasons)
-    completed_on, date_reasons = pick_date(find_dates(texts))
+    date_hits = find_dates(texts)
+    completed_on, date_reasons = pick_date(date_hits)
     reasons.extend(_date_reasons(texts, completed_on, date_reasons))
+    if page.ocr:
+        used = [h.line for h in hour_hits if h.hours == hours.hours] + [d.line for d in date_hits if d.value == completed_on]
+        reasons.extend(ocr_doubts(lines, name.name if name else None, name.line if name else None, title, used))
     if NOT_CE.search(page.text):
         reasons.append("community or volunteer service, not continuing education")
     return Extraction(

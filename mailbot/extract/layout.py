@@ -21,6 +21,7 @@ class Glyph:
     top: float
     bottom: float
     after_space: bool = False  # the producer put whitespace before this glyph
+    conf: float = 100.0  # OCR word confidence (0-100); text layers are certain
 
 
 @dataclass
@@ -30,6 +31,8 @@ class Line:
     bottom: float
     x0: float
     x1: float
+    conf: float = 100.0  # the least confident OCR word on the line
+    words: tuple[tuple[str, float], ...] = ()  # OCR words with their confidence; empty for text layers
 
     @property
     def size(self) -> float:
@@ -119,7 +122,8 @@ def build_lines(glyphs: list[Glyph], word_mode: bool = False) -> list[Line]:
         text = " ".join(_join_glyphs(run, word_mode).split())
         if text:
             lines.append(Line(text, min(g.top for g in run), max(g.bottom for g in run),
-                              min(g.x0 for g in run), max(g.x1 for g in run)))
+                              min(g.x0 for g in run), max(g.x1 for g in run), min(g.conf for g in run),
+                              tuple((g.text, g.conf) for g in run) if word_mode else ()))
     return _reading_order(lines)
 
 

@@ -88,7 +88,7 @@ def _words(tsv: str) -> tuple[list[Glyph], float]:
         if not text or conf < 0:
             continue
         confidences.append(conf)
-        glyphs.append(Glyph(text, left, left + width, top, top + height))
+        glyphs.append(Glyph(text, left, left + width, top, top + height, conf=conf))
     mean = sum(confidences) / len(confidences) if confidences else 0.0
     return glyphs, mean
 
