@@ -46,7 +46,7 @@ def _run_tesseract(image: Image.Image, args: list[str], deadline: float) -> str:
 
 def _row_profile_score(image: Image.Image, angle: float) -> float:
     rotated = image.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=255)
-    rows = list(rotated.resize((1, rotated.height), Image.Resampling.BOX).getdata())
+    rows = list(rotated.resize((1, rotated.height), Image.Resampling.BOX).get_flattened_data())
     mean = sum(rows) / len(rows)
     return sum((value - mean) ** 2 for value in rows)
 

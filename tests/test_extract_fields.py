@@ -1,0 +1,114 @@
+"""The field parsers on their own: pure functions of text, each case written from what a person reads."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from mailbot.extract.dates import find_dates
+from mailbot.extract.fields import pick_date, read_fields
+from mailbot.extract.hours import choose_hours, find_hours
+from mailbot.extract.layout import Glyph, Line, Page, build_lines
+from mailbot.extract.names import find_name
+
+
+def lines_of(*texts: str, size: float = 12) -> list[Line]:
+    return [Line(text, 20 * i, 20 * i + size, 50, 400) for i, text in enumerate(texts)]
+
+
+@pytest.mark.parametrize("text, hours", [
+    ("7 CECs", "7"), ("7.0 CEC hours", "7"), ("Credit Hours: 3.5", "3.5"), ("CE Hours: 4", "4"),
+    ("Seven (7) hours", "7"), ("0.8 CEU", "8"), ("PDUs/ContactHours: 0.75", "0.75"),
+    ("Recertification Credits: 1.00", "1"), ("Total CECs: 14", "14"), ("0.3 LACET CEU", "3"),
+])
+def test_hours_in_every_wording(text, hours):
+    choice = choose_hours(find_hours([text]))
+    assert choice.hours == Decimal(hours) and not choice.reasons
+
+
+@pytest.mark.parametrize("text", ["Course #: 301", "Certificate ID: 77812", "Learner ID 100482733", "Score: 95%",
+                                  "Modules completed: 6 of 6", "Class size: 18", "Price: $450.00", "Room 104"])
+def test_decoy_numbers_are_never_hours(text):
+    assert choose_hours(find_hours([text])).hours is None
+
+
+def test_former_unit_is_clock_hours_with_review():
+    choice = choose_hours(find_hours(["1 CEC (7 hrs)"]))
+    assert choice.hours == Decimal(7) and choice.former_unit and choice.reasons
+
+
+def test_cpe_on_a_fifty_minute_hour_is_converted_and_flagged():
+    choice = choose_hours(find_hours(["Continuing Professional Education Credit (CPE): 2.60",
+                                      "CPE credits have been granted based on a 50-minute hour."]))
+    assert choice.hours == Decimal("2.17") and choice.reasons
+
+
+@pytest.mark.parametrize("text, hours", [("Time to complete: 1.50 - 2.00 h", None), ("2 hours 27 min", "2.45"),
+                                         ("01 Days Faculty Development Program", None)])
+def test_ranges_and_durations_go_to_review(text, hours):
+    choice = choose_hours(find_hours([text]))
+    assert choice.hours == (Decimal(hours) if hours else None) and choice.reasons
+
+
+def test_disagreeing_hour_figures_go_to_review():
+    choice = choose_hours(find_hours(["7 CECs", "Credit Hours: 14"]))
+    assert choice.hours is None and "several" in choice.reasons[0]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("03/22/2026", date(2026, 3, 22)), ("2026-03-02", date(2026, 3, 2)), ("2 March 2026", date(2026, 3, 2)),
+    ("Mar. 2nd, 2026", date(2026, 3, 2)), ("15-Jan-2026", date(2026, 1, 15)),
+    ("9th day of February, 2026", date(2026, 2, 9)), ("Issued this 11th Day of October, 2021", date(2021, 10, 11)),
+    ("April 8-10, 2026", date(2026, 4, 10)), ("July 26-28, 2022", date(2022, 7, 28)),
+])
+def test_dates_in_every_format(text, expected):
+    value, reasons = pick_date(find_dates([text]))
+    assert value == expected and not reasons
+
+
+def test_completion_date_wins_over_issue_and_expiry():
+    hits = find_dates(["Date Issued: May 1, 2026", "Completion Date 04-Apr-2026", "Expiration Date 03-Apr-2028"])
+    assert pick_date(hits) == (date(2026, 4, 4), [])
+
+
+def test_ambiguous_numeric_date_is_flagged():
+    value, reasons = pick_date(find_dates(["Date: 03/02/2026"]))
+    assert value == date(2026, 3, 2) and reasons
+
+
+@pytest.mark.parametrize("texts, name", [
+    (["This is to certify that", "MARY-KATE O'NEIL", "has completed"], "MARY-KATE O'NEIL"),
+    (["Congratulations, John Q. Public"], "John Q. Public"),
+    (["Learner Name: Ana de la Cruz"], "Ana de la Cruz"),
+    (["Participant: Tom Lee"], "Tom Lee"),
+    (["Attendee: Sam Park"], "Sam Park"),
+    (["Proudly presented to", "Mr. R. J. Singh"], "R. J. Singh"),
+    (["is hereby awarded to", "Zoë Müller-Lüdenscheidt"], "Zoë Müller-Lüdenscheidt"),
+])
+def test_names_after_every_cue(texts, name):
+    found = find_name(lines_of(*texts))
+    assert found is not None and found.name == name and found.cued
+
+
+def test_a_title_wrapping_over_two_lines_is_joined():
+    page = Page(1, lines_of("This is to certify that", "Pat Doe", "has successfully completed", "Applied Microbial",
+                            "Remediation Technician", "Credit Hours: 14", "Completed: 2026-03-02"))
+    found = read_fields(page)
+    assert found.course_title == "Applied Microbial Remediation Technician" and not found.needs_review
+
+
+def test_letter_spaced_glyphs_are_rejoined():
+    glyphs, x = [], 0.0
+    for word in ("Feb", "22,", "2024"):
+        for char in word:
+            glyphs.append(Glyph(char, x, x + 5, 0, 10, after_space=True))  # a space after every glyph
+            x += 7  # 2 pt of tracking between letters
+        x += 6  # a wider gap between words
+    (line,) = build_lines(glyphs)
+    assert line.text == "Feb 22, 2024"
+
+
+def test_a_page_without_name_or_hours_says_why():
+    found = read_fields(Page(1, lines_of("Certificate of Completion", "Completed: 2026-03-02")))
+    assert found.needs_review and "no name found" in found.reasons and "no hours found" in found.reasons
