@@ -8,6 +8,7 @@ user can traverse it, and the stats writer is disabled so shutdown does not stal
 """
 from __future__ import annotations
 
+import atexit
 import os
 import pwd
 import re
@@ -22,6 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 from imap_tools import MailBoxUnencrypted
 
@@ -150,7 +152,15 @@ class Dovecot:
         self.run_dir = self.root / "run"
         self.home_root = self.root / "home"
         self._process: subprocess.Popen | None = None
+        self._atexit_registered = False
         self._prepare()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cleanup()
 
     # ---- set-up -------------------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -207,6 +217,9 @@ class Dovecot:
     def start(self) -> None:
         if self.running:
             return
+        if not self._atexit_registered:  # a benchmark or a killed test run must not leave a server behind
+            atexit.register(self.stop)
+            self._atexit_registered = True
         log = self.log_path.open("ab")
         # Foreground (-F) so we own the master process; stdio to the log file, never our pipes.
         self._process = subprocess.Popen(

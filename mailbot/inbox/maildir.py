@@ -36,7 +36,7 @@ class MaildirSource:
     folder = "INBOX"
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True, poll_interval: float = 0.2):
-        self.path = Path(path).absolute()
+        self.path = Path(path).resolve()  # one identity however the path was spelled (symlinks, ..)
         self.account = f"maildir:{self.path}"
         self.create = create
         self.poll_interval = poll_interval
