@@ -63,6 +63,7 @@ class Outbox:
     password_file: str = ""
     from_: str = "mailbot@localhost"
     path: str = "outbox"
+    sent_folder: str = "Sent"  # IMAP folder that gets a copy of each sent submission ("" = none)
     tls_verify: bool = True
 
 

@@ -17,6 +17,7 @@ from sqlmodel import select
 from mailbot.app import App
 from mailbot.errors import ProcessingError
 from mailbot.intake import analyse, decide
+from mailbot.ledger import drafts as draft_ops
 from mailbot.ledger.db import session_scope
 from mailbot.ledger.models import InboundMessage, utcnow
 from mailbot.ledger.techs import find_by_address
@@ -24,6 +25,7 @@ from mailbot.mail import notices
 from mailbot.mail.approval_flow import handle_reply, is_approval_reply
 from mailbot.mail.iicrc_replies import handle_iicrc_reply, sent_submission_for
 from mailbot.mail.outgoing import SendReport, recover_interrupted, send_approved
+from mailbot.mail.transport import SentFolderCopy
 from mailbot.recording import record
 
 log = logging.getLogger("mailbot.jobs")
@@ -223,8 +225,19 @@ def send_notices(app: App) -> int:
 
 
 def send_tick(app: App) -> SendReport:
-    """Send every approved draft (one connection for the batch)."""
+    """Send every approved draft (one connection for the batch); with an IMAP inbox, a copy of each goes
+    to the Sent folder so the shared mailbox shows what went out."""
+    with session_scope(app.engine) as s:
+        if not draft_ops.approved_ids(s):
+            return SendReport()
+    sent_folder = app.config.outbox.sent_folder if app.config.inbox.kind == "imap" else ""
     with app.transport() as transport:
-        report = send_approved(app.engine, transport, app.config)
+        if not sent_folder:
+            report = send_approved(app.engine, transport, app.config)
+        else:
+            with app.source() as source:
+                source.ensure_folders([sent_folder])
+                copying = SentFolderCopy(transport, lambda raw: source.append(sent_folder, raw))
+                report = send_approved(app.engine, copying, app.config)
     log.info("send done sent=%d failed=%d retry=%d", len(report.sent), len(report.failed), len(report.retry))
     return report
