@@ -322,3 +322,12 @@ def test_rejected_xoauth2_token_is_permanent_and_not_shown(dovecot_oauth2):
         pass
     assert rejected.value.permanent is True
     assert user in str(rejected.value) and revoked not in str(rejected.value)
+
+
+def test_without_idle_wait_for_new_sleeps_then_asks(dovecot, imap_account):
+    with source(imap_account, idle=False) as src:
+        src.folder_state()
+        threading.Timer(0.2, dovecot.append, (imap_account.user, message("found by polling"))).start()
+        assert src.wait_for_new(1.0) is True
+        src.folder_state()
+        assert src.wait_for_new(0.2) is False

@@ -55,13 +55,14 @@ class ImapSource:
     def __init__(self, host: str, port: int, security: str = "ssl", username: str = "",
                  password: str | None = None, folder: str = "INBOX", *,
                  ssl_context: ssl.SSLContext | None = None, timeout: float = 30.0,
-                 oauth2_token: Callable[[], str] | None = None):
+                 oauth2_token: Callable[[], str] | None = None, idle: bool = True):
         if security not in SECURITY_MODES:
             raise ConfigError(f"inbox.security must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
         self.host, self.port, self.security = host, port, security
         self.username, self.folder, self.timeout = username, folder, timeout
         self._password = password or ""
         self._oauth2_token = oauth2_token  # set → XOAUTH2 instead of LOGIN, asked for a token per connect
+        self.idle = idle  # False: wait_for_new polls (for servers whose IDLE misbehaves, and the benchmark)
         self._last_token = ""
         self._ssl_context = ssl_context
         self.account = f"imap://{quote(username, safe='@')}@{host}:{port}"
@@ -304,12 +305,12 @@ class ImapSource:
     def wait_for_new(self, timeout: float) -> bool:
         """IDLE on the inbox (renewed every 25 minutes); True once the server reports new mail (EXISTS).
 
-        Without IDLE support: sleep, then NOOP and look for EXISTS.
+        Without IDLE (not offered by the server, or `idle=False`): sleep, then NOOP and look for EXISTS.
         """
         box = self._selected_box()
         if self._exists_reported(box):
             return True  # arrived since the last listing; Dovecot would only say so a while into IDLE
-        if "IDLE" not in box.client.capabilities:
+        if not self.idle or "IDLE" not in box.client.capabilities:
             time.sleep(timeout)
             return self._exists_reported(box)
         deadline = time.monotonic() + timeout
