@@ -124,6 +124,12 @@ class Recorded:
     review: list[Review] = field(default_factory=list)
     draft_ids: list[int] = field(default_factory=list)
 
+    def summary(self) -> str:
+        parts = [f"recorded {c.title} ({c.hours} h, {c.completed_on})" for c in self.credits]
+        parts += [f"already recorded on {d.recorded_on}: {d.title}" for d in self.duplicates]
+        parts += [r.reason for r in self.review]
+        return "; ".join(parts) or "nothing to record"
+
     @property
     def state(self) -> str:
         if self.review:

@@ -124,7 +124,7 @@ def _process(app: App, row_id: int, raw: bytes, report: PassReport) -> InboundMe
             out = record(s, app, row, analysis, decision, tech)
             row.tech_id = tech.id if tech else None
             row.state = "ignored" if decision.state == "ignored" else out.state
-            row.reason = decision.reason
+            row.reason = out.summary() if decision.state != "ignored" and tech else decision.reason
             report.credits += len(out.credits)
             report.drafts += len(out.draft_ids)
         row.target_folder = _target(app, row.state)

@@ -98,13 +98,21 @@ def parse_date(value: str, what: str = "date"):  # type: ignore[no-untyped-def]
         raise click.BadParameter(f"{what} must be YYYY-MM-DD, got {value!r}") from None
 
 
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):  # hours: 7, 3.5, 2.17
+        return format(value.normalize(), "f")
+    return str(value)
+
+
 def print_table(columns: list[str], rows: Iterable[list[Any]], title: str | None = None) -> None:
     """A readable table. Cells are plain text: a name like "[bold]" is shown, never interpreted."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(*columns, title=title)
+    table = Table(*columns, title=Text(title) if title else None)
     for row in rows:
-        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
+        table.add_row(*(Text(_cell(cell)) for cell in row))
     Console().print(table)

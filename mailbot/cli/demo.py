@@ -33,33 +33,44 @@ def _show(run) -> None:  # type: ignore[no-untyped-def]
     from mailbot.app import App
     from mailbot.demo import demo_config
     from mailbot.ledger.db import session_scope
-    from mailbot.ledger.models import Credit, Draft, InboundMessage, Notice
+    from mailbot.ledger.models import Credit, Draft, InboundMessage, Notice, Technician
 
     app = App(demo_config(run.root))
-    click.secho(f"mailbot demo — workspace {run.root}", bold=True)
-    click.echo("Technicians forwarded 5 emails to the company inbox (a Maildir). One pass read them:\n")
     with session_scope(app.engine) as s:
+        techs = {t.id: t.name for t in s.exec(select(Technician)).all()}
         messages = s.exec(select(InboundMessage).order_by(InboundMessage.id)).all()
         credits = s.exec(select(Credit).order_by(Credit.id)).all()
         drafts = s.exec(select(Draft).order_by(Draft.id)).all()
         notices = s.exec(select(Notice).order_by(Notice.id)).all()
-    print_table(["#", "from", "outcome", "folder", "why"],
+    click.secho(f"mailbot demo: workspace {run.root}", bold=True)
+    click.echo(f"Technicians registered: {', '.join(techs.values())}. They forwarded {len(messages)} emails "
+               "to the company inbox (a Maildir); one pass read them:\n")
+    print_table(["#", "from", "outcome", "moved to", "why"],
                 ([m.id, m.from_addr, m.state, m.target_folder, m.reason] for m in messages), title="Inbox pass")
     print_table(["credit", "technician", "course", "hours", "completed"],
-                ([c.id, c.tech_id, c.course_title, c.hours, c.completed_on] for c in credits),
+                ([c.id, techs[c.tech_id], c.course_title, c.hours, c.completed_on] for c in credits),
                 title="Credits recorded in the ledger")
-    print_table(["draft", "state", "to", "cc", "subject"],
-                ([d.id, d.state, d.to_addr, d.cc_addrs, d.subject] for d in drafts),
-                title="Submissions to IICRC (test mode: [iicrc] live is false, so they go to the office)")
-    print_table(["to", "kind", "subject", "state"], ([n.recipient, n.kind, n.subject, n.state] for n in notices),
-                title="Receipts to technicians (nobody replies to the unknown sender)")
-    click.echo("\nDrafted submissions, as .eml files you can open:")
+    test_mode = "" if app.config.iicrc.live else " (test mode: [iicrc] live = false, so they go to the office)"
+    print_table(["draft", "technician", "state", "to", "cc"],
+                ([d.id, techs[d.tech_id], d.state, d.to_addr, d.cc_addrs] for d in drafts),
+                title="Submissions to IICRC" + test_mode)
+    print_table(["to", "subject", "state"], ([n.recipient, n.subject, n.state] for n in notices),
+                title="Receipts (nobody replies to the unknown sender)")
+    click.echo("\nOpen the drafted submissions in your mail program:")
     for path in run.drafts_exported:
         click.echo(f"  {path}")
     if run.approved_id is not None:
-        click.echo(f"\nThe admin approved draft #{run.approved_id} (`mailbot drafts approve {run.approved_id}`) and "
-                   f"the sender sent {len(run.send.sent)} message(s) to the file outbox.")
-    click.echo(f"Outbox ({app.config.resolve_path(app.config.outbox.path)}):")
+        click.echo(f"\nThe admin approved draft #{run.approved_id} (`mailbot drafts approve {run.approved_id}`); "
+                   f"`mailbot send --once` sent {len(run.send.sent)} submission(s).")
+    click.echo(f"File outbox, everything mailbot sent ({app.config.resolve_path(app.config.outbox.path)}):")
     for path in run.outbox_files:
-        click.echo(f"  {path}")
-    click.echo(f"\nTry: mailbot --config {run.root / 'mailbot.toml'} drafts list")
+        click.echo(f"  {path.name}  {_describe(path)}")
+    click.echo(f"\nLook around: mailbot --config {run.root / 'mailbot.toml'} drafts list   (or credits list, balances)")
+
+
+def _describe(path: Path) -> str:
+    from email import policy
+    from email.parser import BytesParser
+
+    msg = BytesParser(policy=policy.default).parsebytes(path.read_bytes(), headersonly=True)
+    return f"to {msg['To']}: {msg['Subject']}"
