@@ -345,7 +345,9 @@ class Dovecot:
     def flags(self, user: str, folder: str = "INBOX") -> dict[int, set[str]]:
         """UID -> flags of every message in `folder`, read without touching them."""
         with self.client(user) as box:
-            box.client.select(_quote(folder), readonly=True)
+            typ, detail = box.client.select(_quote(folder), readonly=True)
+            if typ != "OK":
+                raise LookupError(f"{user} has no folder {folder!r} ({detail!r}); folders: {self.folders(user)}")
             _, data = box.client.uid("FETCH", "1:*", "(FLAGS)")
             return _parse_flags(data)
 
