@@ -1,6 +1,7 @@
 """A loopback TCP proxy for tests: put it between a client and a real server to count the bytes that flow
-(e.g. "an idle pass downloads no message bodies") or to cut every connection at once (a network drop that
-is not a server restart). Threads only; one pair of pump threads per connection.
+(e.g. "an idle pass downloads no message bodies"), to cut every connection at once (a network drop that
+is not a server restart), or to stall them (a hung peer: the client's timeout must fire). Threads only; one
+pair of pump threads per connection.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class TcpProxy:
         self.bytes_to_client = 0  # server → client (what a client downloads)
         self.bytes_to_server = 0
         self._closed = False
+        self._flowing = threading.Event()  # cleared by stall(): bytes are held, connections stay open
+        self._flowing.set()
         threading.Thread(target=self._accept_loop, name=f"tcp-proxy-{self.port}", daemon=True).start()
 
     def _accept_loop(self) -> None:
@@ -43,6 +46,7 @@ class TcpProxy:
     def _pump(self, source: socket.socket, sink: socket.socket, counter: str) -> None:
         try:
             while chunk := source.recv(65536):
+                self._flowing.wait()
                 with self._lock:
                     setattr(self, counter, getattr(self, counter) + len(chunk))
                 sink.sendall(chunk)
@@ -56,6 +60,13 @@ class TcpProxy:
         with self._lock:
             self.bytes_to_client = self.bytes_to_server = 0
 
+    def stall(self) -> None:
+        """Hold every byte from now on, connections open: a hung server or a black-holed network."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
     def drop_connections(self) -> None:
         """Reset every open connection (new ones are still accepted)."""
         with self._lock:
@@ -65,6 +76,7 @@ class TcpProxy:
 
     def close(self) -> None:
         self._closed = True
+        self._flowing.set()
         _close(self._listener)
         self.drop_connections()
 

@@ -331,3 +331,17 @@ def test_without_idle_wait_for_new_sleeps_then_asks(dovecot, imap_account):
         assert src.wait_for_new(1.0) is True
         src.folder_state()
         assert src.wait_for_new(0.2) is False
+
+
+def test_a_hung_server_times_out_as_a_transient_error(dovecot, imap_account, dovecot_proxy):
+    with source(imap_account, host=dovecot_proxy.host, port=dovecot_proxy.port, timeout=1) as src:
+        src.folder_state()
+        dovecot_proxy.stall()
+        try:
+            with pytest.raises(ProcessingError) as hung:
+                src.folder_state()
+        finally:
+            dovecot_proxy.resume()
+        assert hung.value.permanent is False
+        assert "timed out" in str(hung.value)
+        assert src.folder_state().keys == []  # reconnects once the peer answers again
