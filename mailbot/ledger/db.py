@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from mailbot.errors import MailbotError
 from mailbot.ledger import health, models  # noqa: F401 - registers the tables
+from mailbot.ledger import mapping_models  # noqa: F401 - remembered spreadsheet column mappings
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
