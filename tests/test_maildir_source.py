@@ -176,3 +176,23 @@ def test_hierarchical_folder_names_use_the_maildirplusplus_dot(inbox):
         src.file(KEYS[1], "mailbot/Processed")
     assert listing(inbox / ".mailbot.Processed")["cur"] == ["1700000001.M1P1.host:2,S", "1700000002.M2P1.host:2,F"]
     assert mailbox.Maildir(inbox, create=False).list_folders() == ["mailbot.Processed"]
+
+
+@pytest.mark.servers
+def test_dovecots_own_maildir_is_read_and_filed_compatibly(dovecot, imap_account):
+    """The same Maildir++ tree Dovecot serves: our keys, bytes and moves agree with what IMAP shows."""
+    user = imap_account.user
+    dovecot.append(user, raw("seen one"), flags=["\\Seen"])
+    dovecot.append(user, raw("flagged one"), flags=["\\Flagged"])
+    with dovecot.client(user) as box:
+        box.folder.create("mailbot/Processed")  # created by Dovecot, so it owns the directory
+    with MaildirSource(dovecot.maildir(user)) as src:
+        keys = src.folder_state().keys
+        assert len(keys) == 2
+        # Dovecot stores LF line ends on disk and serves CRLF over IMAP.
+        assert sorted(body for _, body in src.fetch(keys)) == sorted(
+            [raw("seen one").replace(b"\r\n", b"\n"), raw("flagged one").replace(b"\r\n", b"\n")])
+        for key in keys:
+            src.file(key, "mailbot/Processed")
+    assert dovecot.uids(user, "INBOX") == []
+    assert sorted(map(sorted, dovecot.flags(user, "mailbot/Processed").values())) == [["\\Flagged"], ["\\Seen"]]
