@@ -27,6 +27,7 @@ COMMANDS = [
     ("mailbot.cli.reports", "audit_pack"),
     ("mailbot.cli.reports", "calendar"),
     ("mailbot.cli.reports", "coverage"),
+    ("mailbot.cli.digest", "digest"),
     ("mailbot.cli.extract", "extract"),
     ("mailbot.cli.ops", "status"),
     ("mailbot.cli.ops", "check"),
