@@ -305,6 +305,9 @@ class ImapSource:
     def wait_for_new(self, timeout: float) -> bool:
         """IDLE on the inbox (renewed every 25 minutes); True once the server reports new mail (EXISTS).
 
+        Also True at once when called on a fresh (re)connection before any folder_state(): what changed
+        while we were away is unknown, so the caller should list the folder.
+
         Without IDLE (not offered by the server, or `idle=False`): sleep, then NOOP and look for EXISTS.
         """
         box = self._selected_box()
