@@ -345,3 +345,9 @@ def test_a_hung_server_times_out_as_a_transient_error(dovecot, imap_account, dov
         assert hung.value.permanent is False
         assert "timed out" in str(hung.value)
         assert src.folder_state().keys == []  # reconnects once the peer answers again
+
+
+def test_wait_for_new_on_a_fresh_connection_asks_for_a_listing_first(imap_account):
+    with source(imap_account) as src:
+        assert src.wait_for_new(5) is True  # changes while disconnected are unknown
+        assert src.wait_for_new(0.3) is False
