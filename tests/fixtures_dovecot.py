@@ -1,7 +1,15 @@
 """Pytest plugin: a real Dovecot IMAP server for the session and a fresh account per test.
 
-`dovecot` is the session-wide server (tests/dovecot.py: start/stop/restart, add_user, client, append, flags).
-`imap_account` adds a new user with a random password for each test, so tests never see each other's mail.
+- `dovecot`: the session-wide server (tests/dovecot.py). start()/stop()/restart() keep the ports; stop()
+  also cuts logged-in clients. Helpers: add_user(), client(user) (a logged-in imap-tools MailBox),
+  append(user, raw, folder, flags) → UID, append_many, deliver_to_maildir (fast bulk), flags(user, folder)
+  → {uid: flags}, uids, folders, store_flags (as a person's mail client would), maildir(user), ssl_context().
+  Folder hierarchy separator "/" (so "mailbot/Processed" works); Dovecot(separator=".") for the other kind.
+- `imap_account`: a new user with a random password per test (host, port, user, password, ssl_port, server),
+  so tests never see each other's mail; restarts the server if an earlier test left it stopped.
+- `dovecot_proxy`: a TcpProxy in front of the plain port: byte counters, drop_connections(), stall()/resume().
+- `dovecot_oauth2`: a second server that also accepts XOAUTH2 tokens issued by a loopback introspection
+  endpoint (provider.issue(user) / provider.revoke(token)).
 Skips, with a hint, when the dovecot binary is not installed.
 """
 from __future__ import annotations
