@@ -29,6 +29,8 @@ JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
 def setup_logging(level: int = logging.INFO) -> None:
     """One line per event, key=value context, to stderr (journald adds the timestamp)."""
     logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
+    for noisy in ("apscheduler", "alembic"):  # they log every run at INFO; ours says what happened
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _guarded(name: str, func):  # type: ignore[no-untyped-def]
