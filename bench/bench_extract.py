@@ -60,9 +60,10 @@ def bench_text(files: list[tuple[str, bytes]]) -> list[tuple[str, float, float]]
             doc = Document(name, "application/pdf", data)
             pages = _pages(data)
             extract_document(doc)  # warm the worker and the file cache
-            ours = _median_seconds(lambda: extract_document(doc), RUNS) / pages
-            theirs = _median_seconds(lambda: subprocess.run(["pdftotext", "-q", str(path), "-"], capture_output=True,
-                                                            check=False), RUNS) / pages
+            ours = _median_seconds(lambda doc=doc: extract_document(doc), RUNS) / pages
+            command = ["pdftotext", "-q", str(path), "-"]
+            theirs = _median_seconds(lambda command=command: subprocess.run(command, capture_output=True, check=False),
+                                     RUNS) / pages
             rows.append((name, ours, theirs))
     return rows
 
@@ -72,7 +73,7 @@ def bench_ocr(files: list[tuple[str, bytes]]) -> list[tuple[str, float]]:
     for name, data in files:
         doc = Document(name, sniff_content_type(data) or "", data)
         pages = _pages(data) if data.startswith(b"%PDF") else 1
-        rows.append((name, _median_seconds(lambda: extract_document(doc), 1) / pages))
+        rows.append((name, _median_seconds(lambda doc=doc: extract_document(doc), 1) / pages))
     return rows
 
 

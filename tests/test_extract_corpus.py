@@ -4,8 +4,15 @@ from __future__ import annotations
 import pytest
 
 from mailbot.extract import ocr_available
-from tests.test_extract_summary import (all_specs, cert_specs, expected_list, field_checks, generated_result,
-                                        needs_ocr, silently_wrong)
+from tests.test_extract_summary import (
+    all_specs,
+    cert_specs,
+    expected_list,
+    field_checks,
+    generated_result,
+    needs_ocr,
+    silently_wrong,
+)
 
 
 def _params():

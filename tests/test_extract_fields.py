@@ -28,7 +28,8 @@ def test_hours_in_every_wording(text, hours):
 
 
 @pytest.mark.parametrize("text", ["Course #: 301", "Certificate ID: 77812", "Learner ID 100482733", "Score: 95%",
-                                  "Modules completed: 6 of 6", "Class size: 18", "Price: $450.00", "Room 104"])
+                                  "Modules completed: 6 of 6", "Class size: 18", "Price: $450.00", "Room 104",
+                                  "Hours: 8:00 - 17:00"])
 def test_decoy_numbers_are_never_hours(text):
     assert choose_hours(find_hours([text])).hours is None
 
@@ -112,3 +113,18 @@ def test_letter_spaced_glyphs_are_rejoined():
 def test_a_page_without_name_or_hours_says_why():
     found = read_fields(Page(1, lines_of("Certificate of Completion", "Completed: 2026-03-02")))
     assert found.needs_review and "no name found" in found.reasons and "no hours found" in found.reasons
+
+
+def test_a_lower_case_rest_of_line_is_not_the_title():
+    page = Page(1, lines_of("This certifies that Pat Doe", "has successfully completed all requirements for",
+                            "Odor Control Technician", "7 CECs", "Completed: 2026-03-02"))
+    found = read_fields(page)
+    assert found.course_title == "Odor Control Technician" and found.category == "fire"
+
+
+def test_provider_from_a_label_or_the_letterhead():
+    labelled = read_fields(Page(1, lines_of("Certificate of Completion", "Presented by Blue Sky Training LLC")))
+    letterhead = read_fields(Page(1, lines_of("Northwest Restoration Institute", "Certificate of Completion",
+                                              "Course Title: Mold Basics")))
+    assert labelled.provider == "Blue Sky Training LLC"
+    assert letterhead.provider == "Northwest Restoration Institute"

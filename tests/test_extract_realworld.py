@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 
 from mailbot.extract import ocr_available
-from tests.test_extract_summary import (REALWORLD, field_checks, known_disagreement, realworld_result,
-                                        silently_wrong)
+from tests.test_extract_summary import (
+    REALWORLD,
+    field_checks,
+    known_disagreement,
+    realworld_result,
+    silently_wrong,
+)
 
 
 def _keys() -> list[str]:

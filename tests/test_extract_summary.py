@@ -10,7 +10,7 @@ import importlib.util
 import json
 import sys
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -64,12 +64,12 @@ def silently_wrong(checks: dict[str, bool], got: Extraction) -> bool:
     return not got.needs_review and not all(ok for field, ok in checks.items() if field != "review")
 
 
-@lru_cache(maxsize=None)
+@cache
 def realworld_expected() -> dict:
     return {k: v for k, v in json.loads((REALWORLD / "expected.json").read_text()).items() if not k.startswith("_")}
 
 
-@lru_cache(maxsize=None)
+@cache
 def realworld_result(key: str) -> tuple[Extraction, ...]:
     path = REALWORLD / key
     data = path.read_bytes()
@@ -80,7 +80,7 @@ def known_disagreement(key: str) -> str | None:
     return KNOWN_DISAGREEMENTS.get(hashlib.sha256((REALWORLD / key).read_bytes()).hexdigest()[:16])
 
 
-@lru_cache(maxsize=None)
+@cache
 def generated(spec_id: str) -> tuple[dict, bytes, str]:
     spec = next(s for s in all_specs() if s["id"] == spec_id)
     data, ext = cert_layouts.build(spec)
@@ -95,9 +95,9 @@ def needs_ocr(spec: dict) -> bool:
     return spec.get("form", "pdf") in ("scan", "photo_jpeg", "photo_png", "photo_turned", "logo")
 
 
-@lru_cache(maxsize=None)
+@cache
 def generated_result(spec_id: str) -> tuple[Extraction, ...]:
-    spec, data, ext = generated(spec_id)
+    _spec, data, ext = generated(spec_id)
     return tuple(extract_document(Document(f"{spec_id}.{ext}", sniff_content_type(data) or "", data)))
 
 

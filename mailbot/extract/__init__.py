@@ -16,7 +16,7 @@ from mailbot.extract.limits import ExtractLimits, sniff_content_type
 from mailbot.extract.ocr import ocr_available
 from mailbot.extract.worker import Worker, WorkerFailed
 
-__all__ = ["extract_document", "ExtractLimits", "ocr_available", "document_from_path", "sniff_content_type"]
+__all__ = ["ExtractLimits", "document_from_path", "extract_document", "ocr_available", "sniff_content_type"]
 
 _WORKER = Worker()
 atexit.register(_WORKER.close)

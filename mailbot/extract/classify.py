@@ -5,15 +5,15 @@ import re
 
 CERTIFICATE = re.compile(r"certif|completion|completed|attended|awarded|presented to|congratulations|transcript|"
                          r"\bCECs?\b|\bCEUs?\b|continuing education|credit hours|contact hours|participant|"
-                         r"training record|has participated|achievement", re.I)
+                         r"training record|has participated|achievement", re.IGNORECASE)
 INVOICE = re.compile(r"\binvoice\b|amount due|balance due|bill to|subtotal|unit price|\bqty\b|payment terms|"
-                     r"remit|receipt #|order total|sales tax", re.I)
+                     r"remit|receipt #|order total|sales tax", re.IGNORECASE)
 FLYER = re.compile(r"register (?:now|today|online|at)|early bird|seats (?:are )?limited|sign up|save the date|"
-                   r"reserve your|call to register|registration fee|space is limited|join us", re.I)
+                   r"reserve your|call to register|registration fee|space is limited|join us", re.IGNORECASE)
 OUTLINE = re.compile(r"course outline|agenda|syllabus|learning objectives|module \d|day \d\b|schedule|"
-                     r"table of contents|lesson \d|unit \d", re.I)
-TRANSCRIPT = re.compile(r"\btranscript\b|course history|training history", re.I)
-ROSTER = re.compile(r"\battendees\b|first name\s+last name|attendance (?:list|sheet|roster)|sign-in sheet", re.I)
+                     r"table of contents|lesson \d|unit \d", re.IGNORECASE)
+TRANSCRIPT = re.compile(r"\btranscript\b|course history|training history", re.IGNORECASE)
+ROSTER = re.compile(r"\battendees\b|first name\s+last name|attendance (?:list|sheet|roster)|sign-in sheet", re.IGNORECASE)
 
 
 def _count(pattern: re.Pattern, text: str) -> int:
@@ -29,7 +29,7 @@ def page_kind(text: str) -> str:
     scores = {"invoice": _count(INVOICE, text), "flyer": _count(FLYER, text), "outline": _count(OUTLINE, text)}
     kind, score = max(scores.items(), key=lambda item: item[1])
     strong_certificate = re.search(r"certif(?:y|ies) that|presented to|awarded to|congratulations|"
-                                   r"certificate of|has (?:successfully )?completed", text, re.I)
+                                   r"certificate of|has (?:successfully )?completed", text, re.IGNORECASE)
     if score >= 2 and (score > positive or not strong_certificate):
         return kind
     if TRANSCRIPT.search(text) and not strong_certificate:

@@ -23,19 +23,19 @@ _YEAR = r"(?P<year>(?:19|20)\d\d)"
 PATTERNS = [
     re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<mnum>\d{1,2})-(?P<day>\d{1,2})\b"),
     re.compile(rf"\b{_MON}\s+(?P<day1>\d{{1,2}}){_ORD}\s*(?:-|–|—|to|through|thru)\s*(?P<day>\d{{1,2}}){_ORD},?\s+{_YEAR}",
-               re.I),
-    re.compile(rf"\b(?P<day1>\d{{1,2}}){_ORD}\s*(?:-|–|—|to)\s*(?P<day>\d{{1,2}}){_ORD}\s+{_MON},?\s+{_YEAR}", re.I),
-    re.compile(rf"\b{_MON}\s+(?P<day>\d{{1,2}}){_ORD},?\s+{_YEAR}", re.I),
-    re.compile(rf"\b(?P<day>\d{{1,2}}){_ORD}\s+(?:day\s+of\s+)?{_MON},?\s+{_YEAR}", re.I),
-    re.compile(rf"\b(?P<day>\d{{1,2}})-{_MON}-{_YEAR}", re.I),
+               re.IGNORECASE),
+    re.compile(rf"\b(?P<day1>\d{{1,2}}){_ORD}\s*(?:-|–|—|to)\s*(?P<day>\d{{1,2}}){_ORD}\s+{_MON},?\s+{_YEAR}", re.IGNORECASE),
+    re.compile(rf"\b{_MON}\s+(?P<day>\d{{1,2}}){_ORD},?\s+{_YEAR}", re.IGNORECASE),
+    re.compile(rf"\b(?P<day>\d{{1,2}}){_ORD}\s+(?:day\s+of\s+)?{_MON},?\s+{_YEAR}", re.IGNORECASE),
+    re.compile(rf"\b(?P<day>\d{{1,2}})-{_MON}-{_YEAR}", re.IGNORECASE),
     re.compile(r"(?<![\d/])(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<year>(?:19|20)\d\d)(?!\d)"),
 ]
 
-COMPLETION = re.compile(r"complet|finished|date of (?:training|course|attendance)|attended on|passed", re.I)
-ISSUE = re.compile(r"issued?|awarded|dated|printed|generated|signed", re.I)
-EXPIRY = re.compile(r"expir|valid (?:until|through|thru)|renew|due|next|birth|dob\b", re.I)
-START = re.compile(r"\bstart|began|enrol", re.I)
-PLAIN_DATE_LABEL = re.compile(r"^\s*(?:date|training date|event date|class date)s?\s*:?\s*$", re.I)
+COMPLETION = re.compile(r"complet|finished|date of (?:training|course|attendance)|attended on|passed", re.IGNORECASE)
+ISSUE = re.compile(r"issued?|awarded|dated|printed|generated|signed", re.IGNORECASE)
+EXPIRY = re.compile(r"expir|valid (?:until|through|thru)|renew|due|next|birth|dob\b", re.IGNORECASE)
+START = re.compile(r"\bstart|began|enrol", re.IGNORECASE)
+PLAIN_DATE_LABEL = re.compile(r"^\s*(?:date|training date|event date|class date)s?\s*:?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

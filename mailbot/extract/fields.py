@@ -14,8 +14,16 @@ PROVIDER = re.compile(r"(?i:(?:training provider|approved provider|provider|spon
                       r"(?:presented|sponsored|offered|conducted|hosted|issued|provided) by)\s*"
                       r"(?P<rest>[A-Z0-9][^|#\n]{1,80})")
 APPROVAL = re.compile(r"(?:IICRC\s+)?(?:course|approval|activity|class|program|event)\s*(?:#|no\.?|number|code|id)"
-                      r"\s*:?\s*(?P<code>[A-Z0-9][A-Za-z0-9\-\.]{2,24})", re.I)
-NOT_CE = re.compile(r"volunteer|community service", re.I)
+                      r"\s*:?\s*(?P<code>[A-Z0-9][A-Za-z0-9\-\.]{2,24})", re.IGNORECASE)
+CATEGORIES = [  # first match wins; IICRC course codes and the words in their titles
+    ("mold", re.compile(r"\b(?:AMRT|mold|mould|microbial)\b", re.IGNORECASE)),
+    ("fire", re.compile(r"\b(?:FSRT|OCT|fire|smoke|odou?r)\b", re.IGNORECASE)),
+    ("water", re.compile(r"\b(?:WRT|ASD|CDS|water|drying|dehumidif\w*|moisture|flood)\b", re.IGNORECASE)),
+    ("cleaning", re.compile(r"\b(?:CCT|UFT|RCT|HST|carpet|upholstery|rug|cleaning|stone|tile)\b", re.IGNORECASE)),
+]
+ORGANISATION = re.compile(r"\b(?:institute|academy|school|association|university|college|inc\.?|llc|ltd|"
+                          r"products|training|learning|agency|council|corporation|company)\b", re.IGNORECASE)
+NOT_CE = re.compile(r"volunteer|community service", re.IGNORECASE)
 OCR_PENALTY = 0.85
 
 
@@ -44,6 +52,22 @@ def find_provider(lines: list[Line]) -> str | None:
             value = re.split(r"\s+(?:on|at|in|for)\s+|[,;(]", match.group("rest"))[0].strip(" .:")
             if len(value) >= 3 and not value.lower().startswith(("logo", "id")):
                 return value
+    return None
+
+
+def find_category(title: str | None) -> str | None:
+    for category, pattern in CATEGORIES:
+        if title and pattern.search(title):
+            return category
+    return None
+
+
+def find_provider_heading(lines: list[Line], taken: set[str]) -> str | None:
+    """No "provided by" label: an organisation's name among the first lines (the letterhead)."""
+    for line in lines[:3]:
+        text = line.text.strip()
+        if ORGANISATION.search(text) and text not in taken and len(text) < 70 and ":" not in text:
+            return text
     return None
 
 
@@ -119,7 +143,8 @@ def read_fields(page: Page) -> Extraction:
         reasons.append("community or volunteer service, not continuing education")
     return Extraction(
         is_certificate=True, person_name=name.name if name else None, course_title=title, hours=hours.hours,
-        completed_on=completed_on, provider=find_provider(lines), approval_number=find_approval(lines),
+        completed_on=completed_on, approval_number=find_approval(lines), category=find_category(title),
+        provider=find_provider(lines) or find_provider_heading(lines, {title or "", name.name if name else ""}),
         reasons=reasons, needs_review=bool(reasons), page=page.number, ocr=page.ocr, former_unit=hours.former_unit,
         confidence=_confidence(reasons, page.ocr),
     )

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-NUM = r"(?P<num>\d{1,3}(?:\.\d{1,2})?)"
+NUM = r"(?P<num>\d{1,3}(?:\.\d{1,2})?)(?![\d:])"  # not "8:00", a time of day
 WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14, "sixteen": 16, "twenty": 20, "half": Decimal("0.5"),
@@ -27,27 +27,27 @@ class HoursHit:
 
 # (unit, pattern); the first pattern that claims a span wins, so specific ones come first
 PATTERNS: list[tuple[str, re.Pattern]] = [
-    ("former", re.compile(rf"{NUM}\s*CECs?\s*\(\s*(?P<num2>\d{{1,3}}(?:\.\d{{1,2}})?)\s*(?:clock\s*)?(?:hours?|hrs?)\s*\)", re.I)),
-    ("range", re.compile(r"(?P<num>\d{1,2}(?:\.\d{1,2})?)\s*(?:-|–|to)\s*(?P<num2>\d{1,2}(?:\.\d{1,2})?)\s*(?:h|hrs?|hours?)\b", re.I)),
-    ("duration", re.compile(r"(?P<num>\d{1,2})\s*(?:hours?|hrs?|h)\s*(?:and\s*)?(?P<min>\d{1,2})\s*(?:min(?:ute)?s?|m)\b", re.I)),
-    ("days", re.compile(r"(?P<num>\d{1,2})\s*days?\b", re.I)),
+    ("former", re.compile(rf"{NUM}\s*CECs?\s*\(\s*(?P<num2>\d{{1,3}}(?:\.\d{{1,2}})?)\s*(?:clock\s*)?(?:hours?|hrs?)\s*\)", re.IGNORECASE)),
+    ("range", re.compile(r"(?P<num>\d{1,2}(?:\.\d{1,2})?)\s*(?:-|–|to)\s*(?P<num2>\d{1,2}(?:\.\d{1,2})?)\s*(?:h|hrs?|hours?)\b", re.IGNORECASE)),
+    ("duration", re.compile(r"(?P<num>\d{1,2})\s*(?:hours?|hrs?|h)\s*(?:and\s*)?(?P<min>\d{1,2})\s*(?:min(?:ute)?s?|m)\b", re.IGNORECASE)),
+    ("days", re.compile(r"(?P<num>\d{1,2})\s*days?\b", re.IGNORECASE)),
     # OCR reads IACET as LACET or 1ACET: accept any short capitalised word before CEU
-    ("ceu", re.compile(rf"{NUM}\s*(?:[A-Z1]{{3,6}}\s*)?(?:CEUs?|continuing education units?)\b", re.I)),
-    ("ceu", re.compile(rf"\bCEUs?\s*(?:awarded|earned|credits?)?\s*[:=]?\s*{NUM}(?!\s*(?:hours?|hrs?))", re.I)),
-    ("cpe", re.compile(rf"\bCPE\)?\s*(?:credits?)?\s*[:=]\s*{NUM}", re.I)),
-    ("cpe", re.compile(rf"{NUM}\s*CPE\s*credits?", re.I)),
-    ("hour", re.compile(rf"{NUM}\s*\)?\s*(?:CECs?|CE credits?)(?:\s*hours?)?\b", re.I)),
+    ("ceu", re.compile(rf"{NUM}\s*(?:[A-Z1]{{3,6}}\s*)?(?:CEUs?|continuing education units?)\b", re.IGNORECASE)),
+    ("ceu", re.compile(rf"\bCEUs?\s*(?:awarded|earned|credits?)?\s*[:=]?\s*{NUM}(?!\s*(?:hours?|hrs?))", re.IGNORECASE)),
+    ("cpe", re.compile(rf"\bCPE\)?\s*(?:credits?)?\s*[:=]\s*{NUM}", re.IGNORECASE)),
+    ("cpe", re.compile(rf"{NUM}\s*CPE\s*credits?", re.IGNORECASE)),
+    ("hour", re.compile(rf"{NUM}\s*\)?\s*(?:CECs?|CE credits?)(?:\s*hours?)?\b", re.IGNORECASE)),
     ("hour", re.compile(rf"\b(?:CECs?|CEC hours|CE hours|credit hours|contact hours|clock hours|training hours|"
                         rf"PDUs?(?:\s*/\s*contact\s*hours)?|recertification credits|hours completed|hours earned|"
-                        rf"total hours|hours|credits?(?: earned| awarded)?)\s*(?:awarded|earned)?\s*[:=]\s*{NUM}\b", re.I)),
-    ("hour", re.compile(rf"{NUM}\s*\)?\s*(?:clock\s+|contact\s+|credit\s+|CE\s+|training\s+)?(?:hours?|hrs?)\b", re.I)),
-    ("hour", re.compile(rf"{NUM}\s*(?:PDUs?|contact hours)\b", re.I)),
+                        rf"total hours|hours|credits?(?: earned| awarded)?)\s*(?:awarded|earned)?\s*[:=]\s*{NUM}\b", re.IGNORECASE)),
+    ("hour", re.compile(rf"{NUM}\s*\)?\s*(?:clock\s+|contact\s+|credit\s+|CE\s+|training\s+)?(?:hours?|hrs?)\b", re.IGNORECASE)),
+    ("hour", re.compile(rf"{NUM}\s*(?:PDUs?|contact hours)\b", re.IGNORECASE)),
 ]
 WORD_NUMBER = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|sixteen|twenty)"
-                         r"\s*\(\s*(\d{1,2})\s*\)", re.I)
-FIFTY_MINUTE = re.compile(r"50[- ]minute", re.I)
-TOTAL = re.compile(r"\btotal\b", re.I)
-NOT_CREDIT = re.compile(r"\b(?:per day|a day|per week|hours of operation|open|expires? in|within)\b", re.I)
+                         r"\s*\(\s*(\d{1,2})\s*\)", re.IGNORECASE)
+FIFTY_MINUTE = re.compile(r"50[- ]minute", re.IGNORECASE)
+TOTAL = re.compile(r"\btotal\b", re.IGNORECASE)
+NOT_CREDIT = re.compile(r"\b(?:per day|a day|per week|hours of operation|open|expires? in|within)\b", re.IGNORECASE)
 
 
 def _dec(text: str) -> Decimal:

@@ -8,6 +8,7 @@ letter-spaced text layers ("Feb 2 2 , 2 02 4") put a space between every glyph.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from statistics import median
 
 
@@ -89,7 +90,7 @@ def _join_by_gaps(run: list[Glyph]) -> str:
     """Re-space a letter-spaced run: only gaps clearly wider than the letter spacing are spaces."""
     heights = sorted(g.bottom - g.top for g in run)
     height = heights[len(heights) // 2] or 1.0
-    gaps = [b.x0 - a.x1 for a, b in zip(run, run[1:])]
+    gaps = [b.x0 - a.x1 for a, b in pairwise(run)]
     typical = median(gaps) if gaps else 0.0
     threshold = max(typical + 0.12 * height, 1.8 * typical)
     parts = [run[0].text]

@@ -11,13 +11,13 @@ CUE_SAME_LINE = re.compile(
     r"(?:congratulations,?|course completed by|completed by|(?:learner|participant|attendee|student|"
     r"technician|candidate|trainee)(?:'s)?\s*name\s*:|^name\s*:|^participant\s*:|^attendee\s*:|^learner\s*:|"
     r"^student\s*:|^issued to\s*:?|certif(?:y|ies) that:?|presented to:?|awarded to:?|granted to:?)\s*(?P<rest>.*)$",
-    re.I)
+    re.IGNORECASE)
 CUE_NEXT_LINE = re.compile(
     r"(?:certif(?:y|ies)(?: that)?|presented to|awarded to|granted to|acknowledge that|recogni[sz]es|"
     r"is hereby|proudly|this is to|recognizes that|name|"
-    r"(?:client|participant|attendee|learner|student|employee|recipient|trainee)(?:[- ]\w+)?\s*:)\s*:?\s*$", re.I)
-HONORIFIC = re.compile(r"^(?:mr|mrs|ms|miss|dr|prof)\.?\s*", re.I)
-SUFFIX_STOP = re.compile(r"\s+(?:has|have|who|for|on|in recognition|successfully|completed|attended)\b.*$", re.I)
+    r"(?:client|participant|attendee|learner|student|employee|recipient|trainee)(?:[- ]\w+)?\s*:)\s*:?\s*$", re.IGNORECASE)
+HONORIFIC = re.compile(r"^(?:mr|mrs|ms|miss|dr|prof)\.?\s*", re.IGNORECASE)
+SUFFIX_STOP = re.compile(r"\s+(?:has|have|who|for|on|in recognition|successfully|completed|attended)\b.*$", re.IGNORECASE)
 NOT_NAME_WORDS = {
     "certificate", "completion", "course", "training", "program", "institute", "university", "school",
     "management", "of", "the", "and", "for", "to", "in", "on", "with", "at", "by", "a", "an", "is", "has",
@@ -45,7 +45,7 @@ class NameFound:
 def clean_name(text: str) -> str:
     text = HONORIFIC.sub("", text.strip(" :,-–"))
     text = SUFFIX_STOP.sub("", text)
-    text = re.sub(r",\s*(?:jr|sr|ii|iii)\.?$", lambda m: m.group(0), text, flags=re.I)
+    text = re.sub(r",\s*(?:jr|sr|ii|iii)\.?$", lambda m: m.group(0), text, flags=re.IGNORECASE)
     return " ".join(text.split()).strip(" ,:;")
 
 

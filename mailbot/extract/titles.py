@@ -8,26 +8,26 @@ from mailbot.extract.hours import hours_in_line
 from mailbot.extract.layout import Line, value_below
 
 LABEL = re.compile(r"^(?:course title|course name|course|title|class(?: title)?|training(?: type| title| course)?|"
-                   r"program(?:me)? title|seminar|session|event|module title|subject)\s*:\s*(?P<rest>.*)$", re.I)
+                   r"program(?:me)? title|seminar|session|event|module title|subject)\s*:\s*(?P<rest>.*)$", re.IGNORECASE)
 LABEL_ALONE = re.compile(r"^(?:course title|course name|course|title|training type|training title|class|"
-                         r"program title|event|seminar)\s*:?\s*$", re.I)
+                         r"program title|event|seminar)\s*:?\s*$", re.IGNORECASE)
 COMPLETED = re.compile(r"(?:has )?(?:successfully )?(?:completed|attended|participated in|finished|passed)"
                        r"(?: the)?(?: following)?(?: [A-Z]+ Program)?(?: course| class| training| program| seminar)?"
                        r"(?: entitled| titled)?\s*:?|completion of(?: the)?(?: [a-z ]+ course)?\s*:?|"
-                       r"for (?:successfully )?(?:completing|attending|participating in)(?: the)?\s*:?", re.I)
+                       r"for (?:successfully )?(?:completing|attending|participating in)(?: the)?\s*:?", re.IGNORECASE)
 # "…completed the IICRC-approved course" / "the manufacturer training": the title follows on the next line
 GENERIC_REST = re.compile(r"^(?:the\s+)?(?:[\w-]+\s+){0,2}(?:course|class|training|program|seminar|workshop)"
-                          r"(?:\s+(?:entitled|titled|named))?\s*:?$", re.I)
-BEFORE_COMPLETED_BY = re.compile(r"^course completed (?:by|on)\b", re.I)
+                          r"(?:\s+(?:entitled|titled|named))?\s*:?$", re.IGNORECASE)
+BEFORE_COMPLETED_BY = re.compile(r"^course completed (?:by|on)\b", re.IGNORECASE)
 QUOTED = re.compile(r"[“\"]([^”\"]{6,160})[”\"]")
 GENERIC_HEADING = re.compile(r"^(?:(?:certificate|statement|record|letter|diploma|award)(?: of)?"
                              r"(?: (?:completion|achievement|attendance|participation|training|excellence|"
                              r"appreciation|recognition))?|participant certificate|training record|certificate|"
-                             r"continuing education(?: certificate)?|transcript)$", re.I)
-STRIP_TAIL = re.compile(r"\s*(?:[-–—]\s*\d+(?:\.\d+)?\s*(?:hours?|hrs?|CECs?)|\((?:[^()]*group|stage)\))\s*$", re.I)
+                             r"continuing education(?: certificate)?|transcript)$", re.IGNORECASE)
+STRIP_TAIL = re.compile(r"\s*(?:[-–—]\s*\d+(?:\.\d+)?\s*(?:hours?|hrs?|CECs?)|\((?:[^()]*group|stage)\))\s*$", re.IGNORECASE)
 CODE_LINE = re.compile(r"^[A-Z1]{1,5}[- ]?\d{2,6}(?:\.[A-Za-z0-9]+)?$")  # 1 for OCR's I
 CUE_WORDS = re.compile(r"certif(?:y|ies)|presented|awarded|congratulations|completed|verify|signature|"
-                       r"instructor|director|date|issued|\bid\b|number|#", re.I)
+                       r"instructor|director|date|issued|\bid\b|number|#", re.IGNORECASE)
 
 
 def clean_title(text: str) -> str:
@@ -60,7 +60,7 @@ def _with_wrap(lines: list[Line], index: int, taken: set[int]) -> str:
     nxt = index + 1
     if nxt < len(lines) and nxt not in taken and _continues(lines[index], lines[nxt]):
         tail = clean_title(lines[nxt].text)
-        if tail and not CUE_WORDS.search(tail) and not dates_in_line(tail, 0):
+        if tail and _plausible(tail):
             text = f"{text} {lines[nxt].text}"
     return clean_title(text)
 
@@ -88,9 +88,10 @@ def _after_completed(lines: list[Line], taken: set[int]) -> str | None:
             continue
         raw_rest = line.text[match.end():].strip()
         rest = clean_title(raw_rest)
-        if re.match(r"(?:by|on)\b", raw_rest, re.I):
+        if re.match(r"(?:by|on)\b", raw_rest, re.IGNORECASE):
             continue  # "Course completed by <name>", "completed on <date>"
-        if rest and not GENERIC_REST.match(rest):
+        # "…completed all requirements for" → the title is on the next line, not this lower-case rest
+        if rest and not GENERIC_REST.match(rest) and not rest[0].islower():
             if _plausible(rest):
                 return _with_wrap([Line(rest, line.top, line.bottom, line.x0, line.x1), *lines[index + 1:]], 0, set())
             continue

@@ -181,7 +181,8 @@ def _page_items(spec: dict) -> list[Item]:
     return LAYOUTS[spec["layout"]](spec)
 
 
-def render_pdf(pages: list[dict], rotate: int = 0, char_space: float = 0) -> bytes:
+def render_pdf(pages: list[dict], rotate: int = 0, char_space: float = 0, set_rotate: bool = True) -> bytes:
+    """set_rotate=False draws the text sideways on a portrait page with no /Rotate (scanner software does)."""
     buffer = io.BytesIO()
     width, height = PAGE
     size = (height, width) if rotate in (90, 270) else PAGE
@@ -189,7 +190,8 @@ def render_pdf(pages: list[dict], rotate: int = 0, char_space: float = 0) -> byt
     for spec in pages:
         c.saveState()
         if rotate:
-            c.setPageRotation(rotate)
+            if set_rotate:
+                c.setPageRotation(rotate)
             angle, (dx, dy) = ROTATED[rotate]
             c.rotate(angle)
             c.translate(dx, dy)
@@ -258,6 +260,8 @@ def build(spec: dict) -> tuple[bytes, str]:
         return logo_png(), "png"
     if form == "spaced":
         return render_pdf(pages, char_space=2.2), "pdf"
+    if form == "sideways":
+        return render_pdf(pages, rotate=90, set_rotate=False), "pdf"
     if form.startswith("rotate"):
         return render_pdf(pages, rotate=int(form[6:])), "pdf"
     if form == "scan":

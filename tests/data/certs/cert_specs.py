@@ -3,6 +3,7 @@
 `expect` holds the truth a careful admin would enter: hours in clock hours, completion date,
 whether it needs review. A list in `expect` means one result per certificate in the file.
 Forms: pdf (text layer), spaced (letter-spaced text), rotate90/180/270 (/Rotate pages drawn upright),
+sideways (text drawn up the page with no /Rotate),
 scan (image-only PDF, skewed, specks), photo_jpeg / photo_png / photo_turned (camera pictures).
 """
 from __future__ import annotations
@@ -97,6 +98,8 @@ CERTIFICATES = [
          "Completed: 2026-02-18", hours=7, date="2026-02-18", form="rotate270", approval="56789"),
     cert("rot180", "manufacturer", "Yuki Tanaka", "Injectidry Floor Drying System", "Credit Hours: 2",
          "Completed on 2026-03-11", hours=2, date="2026-03-11", form="rotate180"),
+    cert("sideways", "lms", "Wendy Castillo", "Ladders and Fall Protection", "CEC Hours: 1",
+         "Completion Date: 2026-02-24", hours=1, date="2026-02-24", form="sideways", approval="RE-118"),
     # scanned paper (image-only PDF, skewed, specks)
     cert("scan-1", "iicrc", "Michael Grant", "Water Damage Restoration Technician (WRT)", "CECs Awarded: 19",
          "Date of Completion: March 20, 2026", hours=19, date="2026-03-20", form="scan", approval="WRT-2210",
