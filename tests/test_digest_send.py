@@ -1,0 +1,136 @@
+"""The monthly run against a real SMTP server (aiosmtpd): once per recipient, one connection, safe re-runs,
+and a SIGKILL half-way through a 500-recipient `mailbot digest send` followed by a re-run.
+
+The promise (docs/digests.md): nobody ever gets two statements; everybody gets one or, when a killed
+process had claimed their statement mid-send, is listed for the admins as interrupted (at most one per kill).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from mailbot.digests.fanout import send_month
+from mailbot.ledger.db import session_scope
+from mailbot.ledger.models import Notice
+from mailbot.ledger.techs import add_technician
+from tests.helpers import ADMIN, INBOX_ADDR, make_app
+from tests.test_digest_support import build_team
+
+
+def smtp_outbox(sink) -> dict:  # type: ignore[no-untyped-def]
+    return {"kind": "smtp", "host": sink.host, "port": sink.port, "security": "none", "from": INBOX_ADDR}
+
+
+def add_many(engine, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    emails = [f"tech{i:05d}@techs.example" for i in range(n)]
+    with session_scope(engine) as s:
+        for i, email in enumerate(emails):
+            add_technician(s, f"Tech {i:05d}", [email], certifications=[("WRT", date(2024, 1 + i % 12, 1))])
+    return emails
+
+
+def statements_by_recipient(sink) -> Counter:  # type: ignore[no-untyped-def]
+    return Counter(m.rcpt_tos[0] for m in sink.messages if "CEC statement" in str(m.message["Subject"]))
+
+
+def test_month_goes_once_over_one_connection_and_reruns_send_nothing(tmp_path, db_url, smtp_server):  # type: ignore[no-untyped-def]
+    app = make_app(tmp_path, db_url, outbox=smtp_outbox(smtp_server))
+    team = build_team(app.engine)
+    emails = add_many(app.engine, 200) + list(team.values())
+    report = send_month(app, "2026-12")
+    assert (report.queued, report.rollups_queued, report.sent, report.failed) == (206, 1, 207, 0)
+    received = smtp_server.wait_for(207)
+    assert statements_by_recipient(smtp_server) == Counter(emails)
+    assert [m.rcpt_tos for m in received if "roll-up" in str(m.message["Subject"])] == [[ADMIN]]
+    assert smtp_server.connection_count == 1
+    auto = {str(m.message["Auto-Submitted"]) for m in received}
+    assert auto == {"auto-generated"}
+    again = send_month(app, "2026-12")
+    assert (again.queued, again.already_queued, again.rollups_queued, again.sent) == (0, 206, 0, 0)
+    assert len(smtp_server.messages) == 207
+
+
+def test_a_new_technician_gets_theirs_on_rerun_and_nobody_else_again(tmp_path, db_url, smtp_server):  # type: ignore[no-untyped-def]
+    app = make_app(tmp_path, db_url, outbox=smtp_outbox(smtp_server))
+    build_team(app.engine)
+    send_month(app, "2026-12")
+    before = len(smtp_server.wait_for(7))
+    with session_scope(app.engine) as s:
+        add_technician(s, "Late Joiner", ["late@techs.example"], certifications=[("WRT", date(2026, 1, 1))])
+    report = send_month(app, "2026-12")
+    assert (report.queued, report.sent) == (1, 1)
+    assert [m.rcpt_tos for m in smtp_server.wait_for(before + 1)[before:]] == [["late@techs.example"]]
+
+
+def write_config(tmp_path, db_url: str, sink) -> str:  # type: ignore[no-untyped-def]
+    path = tmp_path / "mailbot.toml"
+    path.write_text(f"""
+[company]
+name = "Test Restoration"
+timezone = "UTC"
+admins = ["{ADMIN}"]
+address = "{INBOX_ADDR}"
+[database]
+url = "{db_url}"
+[outbox]
+kind = "smtp"
+host = "{sink.host}"
+port = {sink.port}
+security = "none"
+from = "{INBOX_ADDR}"
+[iicrc]
+live = true
+""")
+    return str(path)
+
+
+def digest_send(config: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "mailbot", "--config", config, "digest", "send",
+                             "--month", "2026-12", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_sigkill_half_way_then_rerun_nobody_gets_two(tmp_path, db_url, smtp_server):  # type: ignore[no-untyped-def]
+    app = make_app(tmp_path, db_url, outbox=smtp_outbox(smtp_server))
+    emails = add_many(app.engine, 500)
+    config = write_config(tmp_path, db_url, smtp_server)
+
+    first = digest_send(config)
+    try:
+        smtp_server.wait_for(250, timeout=120)
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    assert first.returncode == -signal.SIGKILL
+    at_kill = len(smtp_server.messages)
+    print(f"received {at_kill} before SIGKILL")
+    assert at_kill < 501, "the run finished before the kill: nothing was tested"
+
+    second = digest_send(config)
+    out, err = second.communicate(timeout=180)
+    assert second.returncode == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    print("re-run:", report)
+
+    got = statements_by_recipient(smtp_server)
+    assert max(got.values()) == 1, [r for r, n in got.items() if n > 1]  # never two
+    missing = set(emails) - set(got)
+    assert missing <= set(report["interrupted"])  # nobody silently left out
+    assert len(report["interrupted"]) <= 1  # one process, one claim in flight when it died
+    rollups = [m for m in smtp_server.messages if "roll-up" in str(m.message["Subject"])]
+    assert [m.rcpt_tos for m in rollups] == [[ADMIN]]
+    if report["interrupted"]:
+        [told] = [m for m in smtp_server.messages if "interrupted while sending" in str(m.message["Subject"])]
+        assert told.rcpt_tos == [ADMIN] and report["interrupted"][0] in told.message.get_body(("plain",)).get_content()
+    with session_scope(app.engine) as s:
+        states = Counter(n.state for n in s.exec(select(Notice).where(Notice.kind == "statement")))
+    assert states["sent"] + states["sending"] + states["interrupted"] == 500 and states["pending"] == 0
