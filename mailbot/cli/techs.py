@@ -6,7 +6,7 @@ import click
 from mailbot.cli.common import Group, actor, emit_json_lines, load_app, parse_date, print_table
 from mailbot.ledger import audit
 from mailbot.ledger.db import session_scope
-from mailbot.ledger.techs import add_technician, list_views
+from mailbot.ledger.techs import add_technician, deactivate, edit_technician, get_by_email, list_views, view
 
 
 def _parse_cert(value: str) -> tuple[str, object]:
@@ -75,3 +75,58 @@ def list_(as_json: bool) -> None:
     print_table(["id", "name", "emails", "IICRC id", "certifications", "active"],
                 ([v.id, v.name, "\n".join(v.emails), v.iicrc_id, ", ".join(f"{d} {on}" for d, on in v.certifications),
                   "yes" if v.active else "no"] for v in views))
+
+
+@techs.command("edit")
+@click.argument("email")
+@click.option("--name", default=None, help="New legal name.")
+@click.option("--iicrc-id", default=None, help="New IICRC registrant ID ('' clears it).")
+@click.option("--cycle-start", default=None, help="Cycle start from My IICRC, YYYY-MM-DD.")
+@click.option("--add-email", "add_emails", multiple=True, help="Another address that identifies them (repeat).")
+@click.option("--remove-email", "remove_emails", multiple=True, help="Forget an address (repeat).")
+@click.option("--add-cert", "add_certs", multiple=True, help="Certification gained, DESIGNATION:YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Print the technician as JSON afterwards.")
+def edit(email: str, name: str | None, iicrc_id: str | None, cycle_start: str | None,
+         add_emails: tuple[str, ...], remove_emails: tuple[str, ...], add_certs: tuple[str, ...],
+         as_json: bool) -> None:
+    """Change a technician's details (every change goes to the audit trail).
+
+    \b
+    Example:
+      mailbot techs edit dana@example.com --cycle-start 2024-03-01 --add-cert AMRT:2026-02-10 \\
+          --add-email dana.phone@example.net
+    """
+    certs = [_parse_cert(c) for c in add_certs]
+    start = parse_date(cycle_start, "--cycle-start") if cycle_start else None
+    app = load_app()
+    with session_scope(app.engine) as s:
+        tech = get_by_email(s, email)
+        changes = edit_technician(s, tech, actor=actor(), name=name, iicrc_id=iicrc_id, cycle_start=start,
+                                  add_emails=list(add_emails), remove_emails=list(remove_emails), add_certs=certs)
+        v = view(s, tech)
+    if as_json:
+        emit_json_lines([v.as_json()])
+    elif changes:
+        click.echo(f"technician #{v.id} {v.name}: " + "; ".join(changes))
+    else:
+        click.echo(f"technician #{v.id} {v.name}: nothing to change")
+
+
+@techs.command("deactivate")
+@click.argument("email")
+@click.option("--on", "left_on", default=None, help="Leaving date, YYYY-MM-DD (default today).")
+def deactivate_(email: str, left_on: str | None) -> None:
+    """Mark a technician as a leaver. Their history stays; their mail is still recognised; no more digests.
+
+    \b
+    Example:
+      mailbot techs deactivate dana@example.com --on 2026-06-30
+      mailbot audit-pack dana-leaver.zip --tech dana@example.com   # their records to take along
+    """
+    app = load_app()
+    day = parse_date(left_on, "--on") if left_on else app.today()
+    with session_scope(app.engine) as s:
+        tech = get_by_email(s, email)
+        deactivate(s, tech, on=day, actor=actor())
+        name = tech.name
+    click.echo(f"{name} is inactive from {day}; history kept")

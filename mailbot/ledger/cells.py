@@ -34,9 +34,7 @@ def text(value: object) -> str:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    out = str(value).strip()
-    # export protects text that Excel would run as a formula with a leading apostrophe
-    return out[1:] if out[:1] == "'" and out[1:2] in ("=", "+", "-", "@") else out
+    return str(value).strip()
 
 
 def parse_date(value: object) -> date:

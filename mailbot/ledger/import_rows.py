@@ -10,8 +10,15 @@ from sqlmodel import Session, select
 
 from mailbot.errors import MailbotError
 from mailbot.ledger import credits as credit_ops
-from mailbot.ledger.cells import (CellError, parse_active, parse_date, parse_hours, split_designations,
-                                  split_emails, text)
+from mailbot.ledger.cells import (
+    CellError,
+    parse_active,
+    parse_date,
+    parse_hours,
+    split_designations,
+    split_emails,
+    text,
+)
 from mailbot.ledger.models import Certification, Credit, ReviewItem, Technician, to_centi, utcnow
 from mailbot.ledger.techs import add_technician, find_by_address
 from mailbot.rules.model import hours_text
@@ -30,7 +37,7 @@ class RowImporter:
 
         handler = self.handlers[tab.kind]
         for number, values, gaps in tab.records():
-            self.issue = lambda reason, n=number: RowIssue(tab.sheet.title, n, reason)  # noqa: E731
+            self.issue = lambda reason, n=number: RowIssue(tab.sheet.title, n, reason)
             if gaps:
                 self.report.skipped.append(self.issue(
                     f"formula in {', '.join(gaps)} has no saved value (open and save the file in Excel, "

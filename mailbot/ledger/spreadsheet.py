@@ -18,6 +18,9 @@ from mailbot.ledger.columns import KINDS, TAB_TITLES
 
 MAX_HEADER_SCAN = 20  # title rows, logos and notes above the header: look this far down for it
 FORMULA_PREFIXES = ("=", "+", "-", "@")  # text a spreadsheet program would run as a formula
+# In CSV such text is written with a leading apostrophe (and so is text that starts with one), which
+# import removes again: the file is safe to open in Excel and still round-trips exactly.
+CSV_PROTECTED = FORMULA_PREFIXES + ("'",)
 
 
 @dataclass
@@ -56,10 +59,14 @@ def _read_csv_set(path: Path) -> list[Sheet]:
 def _read_csv(title: str, path: Path) -> Sheet:
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = [(i, list(r)) for i, r in enumerate(csv.reader(fh), start=1)]
+            rows = [(i, [_unprotect(c) for c in r]) for i, r in enumerate(csv.reader(fh), start=1)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise MailbotError(f"cannot read {path.name}: {exc}") from None
     return Sheet(title, rows)
+
+
+def _unprotect(cell: str) -> str:
+    return cell[1:] if cell[:1] == "'" and cell[1:2] and cell[1:2] in CSV_PROTECTED else cell
 
 
 def _read_xlsx(path: Path) -> list[Sheet]:
@@ -123,7 +130,7 @@ def _csv_cell(value: Any) -> str:
         return value.isoformat()
     text = str(value)
     # a leading apostrophe keeps Excel from running a title like "=HYPERLINK(...)"; import drops it
-    return "'" + text if isinstance(value, str) and text.startswith(FORMULA_PREFIXES) else text
+    return "'" + text if isinstance(value, str) and text.startswith(CSV_PROTECTED) else text
 
 
 def _write_xlsx(path: Path, tables: dict[str, Table]) -> None:
