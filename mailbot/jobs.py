@@ -116,7 +116,7 @@ def _process(app: App, row_id: int, raw: bytes, report: PassReport) -> InboundMe
             row.state, row.duplicate_of, row.reason = "duplicate", twin.id, f"same email as message #{twin.id}"
         elif submission is not None:  # IICRC's answer (even an automatic one) to a sent submission
             row.state, row.reason = handle_iicrc_reply(s, row, submission, facts)
-        elif is_approval_reply(facts) and not facts.robot_reason:
+        elif is_approval_reply(app, facts) and not facts.robot_reason:
             row.state, row.reason = handle_reply(s, app, facts, raw)
         else:
             tech = find_by_address(s, facts.from_addr)

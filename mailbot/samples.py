@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def forwarded_email(*, sender: str, sender_name: str, to: str, provider_addr: st
     """A Gmail-style forward: the technician's note, the forwarded header block, the certificate attached."""
     when = when or datetime(2026, 3, 16, 9, 30, tzinfo=timezone.utc)
     msg = EmailMessage()
-    msg["From"] = f"{sender_name} <{sender}>"
+    msg["From"] = formataddr((sender_name, sender))
     msg["To"] = to
     msg["Subject"] = f"Fwd: {subject}"
     msg["Date"] = format_datetime(when)

@@ -17,7 +17,7 @@ from mailbot.ledger import audit
 from mailbot.ledger import drafts as draft_ops
 from mailbot.ledger.models import Draft
 from mailbot.mail import notices
-from mailbot.mail.approvals import find_tag, make_tag, verify_reply
+from mailbot.mail.approvals import find_tag, make_tag, parse_command, verify_reply
 from mailbot.mail.compose import render
 
 log = logging.getLogger("mailbot.approvals")
@@ -44,8 +44,13 @@ def request_approval(session: Session, app: App, draft: Draft) -> None:
                       period=f"draft{draft.id}-{draft.approval_nonce[:8]}", rendered=rendered)
 
 
-def is_approval_reply(facts: MailFacts) -> bool:
-    return find_tag(facts.subject) is not None
+def is_approval_reply(app: App, facts: MailFacts) -> bool:
+    """A reply to an approval request, or an admin's message that reads like one (it is then refused,
+    loudly, for lacking the token, instead of passing silently as an unknown sender)."""
+    if find_tag(facts.subject) is not None:
+        return True
+    admins = {a.lower() for a in app.config.company.admins}
+    return (facts.from_addr or "") in admins and parse_command(facts.body_text) is not None
 
 
 def _nonce_of(session: Session):  # type: ignore[no-untyped-def]
