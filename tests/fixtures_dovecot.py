@@ -9,7 +9,7 @@
   so tests never see each other's mail; restarts the server if an earlier test left it stopped.
 - `dovecot_proxy`: a TcpProxy in front of the plain port: byte counters, drop_connections(), stall()/resume().
 - `dovecot_oauth2`: a second server that also accepts XOAUTH2 tokens issued by a loopback introspection
-  endpoint (provider.issue(user) / provider.revoke(token)).
+  endpoint (provider.issue(user) / provider.revoke(token)); it uses Dovecot's default "." separator.
 Skips, with a hint, when the dovecot binary is not installed.
 """
 from __future__ import annotations
@@ -79,7 +79,8 @@ def dovecot_oauth2() -> Iterator[OAuth2Imap]:
     if not dovecot_available():
         pytest.skip("dovecot not found: install dovecot-imapd (make test does)")
     provider = IntrospectionServer()
-    server = Dovecot(oauth2_introspection_url=provider.url)
+    # The "." separator (Dovecot's Maildir++ default) makes this the "other kind" of server too, saving a start.
+    server = Dovecot(separator=".", oauth2_introspection_url=provider.url)
     server.start()
     try:
         yield OAuth2Imap(server, provider)

@@ -11,7 +11,6 @@ import pytest
 from mailbot.errors import ConfigError, ProcessingError
 from mailbot.inbox.imap import ImapSource
 from mailbot.inbox.source import MailSource
-from tests.dovecot import Dovecot
 
 pytestmark = pytest.mark.servers
 
@@ -241,19 +240,15 @@ def test_unknown_security_mode_is_a_config_error():
         ImapSource("127.0.0.1", 143, security="tls1.0")
 
 
-def test_slash_in_folder_names_follows_a_dot_delimited_server(imap_account):
-    dotted = Dovecot(separator=".")  # Dovecot's Maildir++ default, which refuses "/" in names
-    dotted.start()
-    try:
-        user, password = dotted.add_user()
-        uid = dotted.append(user, message("to a nested folder"))
-        with source(imap_account, port=dotted.port, username=user, password=password) as src:
-            src.file(str(uid), "mailbot/Processed")
-            src.append("mailbot/Sent", message("sent copy"))
-        assert {"mailbot.Processed", "mailbot.Sent"} <= set(dotted.folders(user))
-        assert dotted.uids(user, "mailbot.Processed") == [uid]
-    finally:
-        dotted.cleanup()
+def test_slash_in_folder_names_follows_a_dot_delimited_server(dovecot_oauth2, imap_account):
+    dotted = dovecot_oauth2.server  # Dovecot's Maildir++ default separator ".", which refuses "/" in names
+    user, password = dotted.add_user()
+    uid = dotted.append(user, message("to a nested folder"))
+    with source(imap_account, port=dotted.port, username=user, password=password) as src:
+        src.file(str(uid), "mailbot/Processed")
+        src.append("mailbot/Sent", message("sent copy"))
+    assert {"mailbot.Processed", "mailbot.Sent"} <= set(dotted.folders(user))
+    assert dotted.uids(user, "mailbot.Processed") == [uid]
 
 
 def test_slash_in_folder_names_on_a_slash_delimited_server(dovecot, imap_account, three_messages):
