@@ -21,6 +21,8 @@ def lines_of(*texts: str, size: float = 12) -> list[Line]:
     ("7 CECs", "7"), ("7.0 CEC hours", "7"), ("Credit Hours: 3.5", "3.5"), ("CE Hours: 4", "4"),
     ("Seven (7) hours", "7"), ("0.8 CEU", "8"), ("PDUs/ContactHours: 0.75", "0.75"),
     ("Recertification Credits: 1.00", "1"), ("Total CECs: 14", "14"), ("0.3 LACET CEU", "3"),
+    ("Continuing Education Credits (CECs): 7", "7"), ("Fourteen hours of instruction", "14"),
+    ("7 Continuing Education Credits", "7"), ("CEC's: 2", "2"),
 ])
 def test_hours_in_every_wording(text, hours):
     choice = choose_hours(find_hours([text]))
@@ -62,6 +64,7 @@ def test_disagreeing_hour_figures_go_to_review():
     ("Mar. 2nd, 2026", date(2026, 3, 2)), ("15-Jan-2026", date(2026, 1, 15)),
     ("9th day of February, 2026", date(2026, 2, 9)), ("Issued this 11th Day of October, 2021", date(2021, 10, 11)),
     ("April 8-10, 2026", date(2026, 4, 10)), ("July 26-28, 2022", date(2022, 7, 28)),
+    ("March 2, 2026 - March 4, 2026", date(2026, 3, 4)), ("2026-04-28 to 2026-05-01", date(2026, 5, 1)),
 ])
 def test_dates_in_every_format(text, expected):
     value, reasons = pick_date(find_dates([text]))
@@ -128,3 +131,21 @@ def test_provider_from_a_label_or_the_letterhead():
                                               "Course Title: Mold Basics")))
     assert labelled.provider == "Blue Sky Training LLC"
     assert letterhead.provider == "Northwest Restoration Institute"
+
+
+def test_a_form_label_above_a_date_in_its_column_names_its_kind():
+    # two columns: "Issued" over one date, "Completed" over the other; reading order interleaves them
+    lines = [Line("Issued", 100, 110, 50, 120), Line("Completed", 100, 110, 300, 400),
+             Line("2026-05-01", 112, 122, 50, 120), Line("2026-04-04", 112, 122, 300, 400)]
+    page = Page(1, [Line("This is to certify that", 20, 32, 50, 400), Line("Pat Doe", 40, 60, 50, 400), *lines])
+    assert read_fields(page).completed_on == date(2026, 4, 4)
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("CERTIFICATE OF LIABILITY INSURANCE\nINSURER A: Acme Mutual\nPOLICY NUMBER 123\nCertificate holder: X Co", "other"),
+    (("Thank you for registering!\nYou are registered for WRT, April 8-10, 2026.\nA certificate of completion "
+     "will be issued after the class."), "registration"),
+])
+def test_lookalikes_are_not_certificates(text, kind):
+    from mailbot.extract.classify import page_kind
+    assert page_kind(text) == kind

@@ -79,8 +79,25 @@ def _kind(context: str, label: str, is_range: bool) -> str:
     return "range" if is_range else "plain"
 
 
+RANGE_JOIN = re.compile(r"^\s*(?:-|–|—|to|through|thru|until)\s*$", re.IGNORECASE)
+
+
+def _join_ranges(found: list[tuple[int, int, DateHit]], text: str) -> list[DateHit]:
+    """"March 2, 2026 - March 4, 2026": the first date starts the range, the second ends it."""
+    found.sort(key=lambda item: item[0])
+    hits = [hit for _, _, hit in found]
+    for i in range(len(found) - 1):
+        between = text[found[i][1]:found[i + 1][0]]
+        if RANGE_JOIN.match(between):
+            first, second = hits[i], hits[i + 1]
+            hits[i] = DateHit(first.value, "start", first.line, first.ambiguous)
+            if second.kind in ("plain", "issue"):
+                hits[i + 1] = DateHit(second.value, "range", second.line, second.ambiguous)
+    return hits
+
+
 def dates_in_line(text: str, index: int, label: str = "") -> list[DateHit]:
-    hits: list[DateHit] = []
+    found: list[tuple[int, int, DateHit]] = []
     taken: list[tuple[int, int]] = []
     for pattern in PATTERNS:
         for match in pattern.finditer(text):
@@ -91,16 +108,18 @@ def dates_in_line(text: str, index: int, label: str = "") -> list[DateHit]:
                 continue
             taken.append((match.start(), match.end()))
             context = text[max(0, match.start() - 40):match.start()]
-            hits.append(DateHit(value, _kind(context, label, bool(match.groupdict().get("day1"))), index, ambiguous))
-    return hits
+            kind = _kind(context, label, bool(match.groupdict().get("day1")))
+            found.append((match.start(), match.end(), DateHit(value, kind, index, ambiguous)))
+    return _join_ranges(found, text)
 
 
-def find_dates(lines: list[str]) -> list[DateHit]:
-    """All dates on a page; a label alone on the line above ("DATE", "Completion Date") counts as context."""
+def find_dates(lines: list[str], labels: list[str] | None = None) -> list[DateHit]:
+    """All dates on a page. A short label above a date ("DATE", "Completion Date") counts as its context:
+    `labels[i]` is the label above line i (same column in a form), else the previous line is used."""
     hits = []
     for index, text in enumerate(lines):
-        label = lines[index - 1] if index and len(lines[index - 1]) < 40 else ""
-        hits.extend(dates_in_line(text, index, label))
+        label = labels[index] if labels is not None else (lines[index - 1] if index else "")
+        hits.extend(dates_in_line(text, index, label if len(label) < 40 else ""))
     return hits
 
 

@@ -6,7 +6,7 @@ import re
 from mailbot.domain import Extraction
 from mailbot.extract.dates import DateHit, find_dates, has_year_only
 from mailbot.extract.hours import choose_hours, find_hours
-from mailbot.extract.layout import Line, Page
+from mailbot.extract.layout import Line, Page, label_above
 from mailbot.extract.names import find_name
 from mailbot.extract.titles import CODE_LINE, find_title
 
@@ -133,7 +133,7 @@ def read_fields(page: Page) -> Extraction:
     hour_hits = find_hours(texts)
     hours = choose_hours(hour_hits)
     reasons.extend(hours.reasons)
-    date_hits = find_dates(texts)
+    date_hits = find_dates(texts, [label_above(lines, i) for i in range(len(lines))])
     completed_on, date_reasons = pick_date(date_hits)
     reasons.extend(_date_reasons(texts, completed_on, date_reasons))
     if page.ocr:

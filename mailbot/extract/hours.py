@@ -26,28 +26,39 @@ class HoursHit:
 
 
 # (unit, pattern); the first pattern that claims a span wins, so specific ones come first
+_I = re.IGNORECASE
+_CREDIT_LABELS = (r"CEC(?:'|’)?s?|CEC hours|CE hours|credit hours|contact hours|clock hours|training hours|"
+                  r"PDUs?(?:\s*/\s*contact\s*hours)?|recertification credits|hours completed|hours earned|"
+                  r"total hours|hours|(?:continuing education |CE )?credits?(?: earned| awarded)?")
 PATTERNS: list[tuple[str, re.Pattern]] = [
-    ("former", re.compile(rf"{NUM}\s*CECs?\s*\(\s*(?P<num2>\d{{1,3}}(?:\.\d{{1,2}})?)\s*(?:clock\s*)?(?:hours?|hrs?)\s*\)", re.IGNORECASE)),
-    ("range", re.compile(r"(?P<num>\d{1,2}(?:\.\d{1,2})?)\s*(?:-|–|to)\s*(?P<num2>\d{1,2}(?:\.\d{1,2})?)\s*(?:h|hrs?|hours?)\b", re.IGNORECASE)),
-    ("duration", re.compile(r"(?P<num>\d{1,2})\s*(?:hours?|hrs?|h)\s*(?:and\s*)?(?P<min>\d{1,2})\s*(?:min(?:ute)?s?|m)\b", re.IGNORECASE)),
-    ("days", re.compile(r"(?P<num>\d{1,2})\s*days?\b", re.IGNORECASE)),
+    ("former", re.compile(rf"{NUM}\s*CECs?\s*\(\s*(?P<num2>\d{{1,3}}(?:\.\d{{1,2}})?)\s*(?:clock\s*)?"
+                          r"(?:hours?|hrs?)\s*\)", _I)),
+    ("range", re.compile(r"(?P<num>\d{1,2}(?:\.\d{1,2})?)\s*(?:-|–|to)\s*(?P<num2>\d{1,2}(?:\.\d{1,2})?)\s*"
+                         r"(?:h|hrs?|hours?)\b", _I)),
+    ("duration", re.compile(r"(?P<num>\d{1,2})\s*(?:hours?|hrs?|h)\s*(?:and\s*)?(?P<min>\d{1,2})\s*"
+                            r"(?:min(?:ute)?s?|m)\b", _I)),
+    ("days", re.compile(r"(?P<num>\d{1,2})\s*days?\b", _I)),
     # OCR reads IACET as LACET or 1ACET: accept any short capitalised word before CEU
-    ("ceu", re.compile(rf"{NUM}\s*(?:[A-Z1]{{3,6}}\s*)?(?:CEUs?|continuing education units?)\b", re.IGNORECASE)),
-    ("ceu", re.compile(rf"\bCEUs?\s*(?:awarded|earned|credits?)?\s*[:=]?\s*{NUM}(?!\s*(?:hours?|hrs?))", re.IGNORECASE)),
-    ("cpe", re.compile(rf"\bCPE\)?\s*(?:credits?)?\s*[:=]\s*{NUM}", re.IGNORECASE)),
-    ("cpe", re.compile(rf"{NUM}\s*CPE\s*credits?", re.IGNORECASE)),
-    ("hour", re.compile(rf"{NUM}\s*\)?\s*(?:CECs?|CE credits?)(?:\s*hours?)?\b", re.IGNORECASE)),
-    ("hour", re.compile(rf"\b(?:CECs?|CEC hours|CE hours|credit hours|contact hours|clock hours|training hours|"
-                        rf"PDUs?(?:\s*/\s*contact\s*hours)?|recertification credits|hours completed|hours earned|"
-                        rf"total hours|hours|credits?(?: earned| awarded)?)\s*(?:awarded|earned)?\s*[:=]\s*{NUM}\b", re.IGNORECASE)),
-    ("hour", re.compile(rf"{NUM}\s*\)?\s*(?:clock\s+|contact\s+|credit\s+|CE\s+|training\s+)?(?:hours?|hrs?)\b", re.IGNORECASE)),
-    ("hour", re.compile(rf"{NUM}\s*(?:PDUs?|contact hours)\b", re.IGNORECASE)),
+    ("ceu", re.compile(rf"{NUM}\s*(?:[A-Z1]{{3,6}}\s*)?(?:CEUs?|continuing education units?)\b", _I)),
+    ("ceu", re.compile(rf"\bCEUs?\s*(?:awarded|earned|credits?)?\s*[:=]?\s*{NUM}(?!\s*(?:hours?|hrs?))", _I)),
+    ("cpe", re.compile(rf"\bCPE\)?\s*(?:credits?)?\s*[:=]\s*{NUM}", _I)),
+    ("cpe", re.compile(rf"{NUM}\s*CPE\s*credits?", _I)),
+    ("hour", re.compile(rf"{NUM}\s*\)?\s*(?:CEC(?:'|’)?s?|(?:continuing education|CE|IICRC) credits?)"
+                        rf"(?:\s*hours?)?\b", _I)),
+    ("hour", re.compile(rf"\b(?:{_CREDIT_LABELS})\s*(?:\([^)]{{1,12}}\))?\s*(?:awarded|earned)?\s*[:=]\s*{NUM}\b",
+                        _I)),
+    ("hour", re.compile(rf"{NUM}\s*\)?\s*(?:clock\s+|contact\s+|credit\s+|CE\s+|training\s+)?(?:hours?|hrs?)\b",
+                        _I)),
+    ("hour", re.compile(rf"{NUM}\s*(?:PDUs?|contact hours)\b", _I)),
 ]
 WORD_NUMBER = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|sixteen|twenty)"
-                         r"\s*\(\s*(\d{1,2})\s*\)", re.IGNORECASE)
-FIFTY_MINUTE = re.compile(r"50[- ]minute", re.IGNORECASE)
-TOTAL = re.compile(r"\btotal\b", re.IGNORECASE)
-NOT_CREDIT = re.compile(r"\b(?:per day|a day|per week|hours of operation|open|expires? in|within)\b", re.IGNORECASE)
+                         r"\s*\(\s*(\d{1,2})\s*\)", _I)
+# "Seven hours", "fourteen CECs": a spelled-out number right before a credit unit
+BARE_WORD_NUMBER = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|sixteen|"
+                              r"twenty)(?=\s+(?:clock\s+|contact\s+|CE\s+|credit\s+)?(?:hours?|CECs?)\b)", _I)
+FIFTY_MINUTE = re.compile(r"50[- ]minute", _I)
+TOTAL = re.compile(r"\btotal\b", _I)
+NOT_CREDIT = re.compile(r"\b(?:per day|a day|per week|hours of operation|open|expires? in|within)\b", _I)
 
 
 def _dec(text: str) -> Decimal:
@@ -82,6 +93,7 @@ def _hit(unit: str, match: re.Match, index: int, fifty_minute: bool) -> HoursHit
 
 def hours_in_line(text: str, index: int, fifty_minute: bool = False) -> list[HoursHit]:
     text = WORD_NUMBER.sub(lambda m: m.group(2), text)  # "Seven (7) hours" → "7 hours"
+    text = BARE_WORD_NUMBER.sub(lambda m: str(WORDS[m.group(1).lower()]), text)
     hits: list[HoursHit] = []
     taken: list[tuple[int, int]] = []
     for unit, pattern in PATTERNS:

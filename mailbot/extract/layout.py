@@ -157,3 +157,14 @@ def value_below(lines: list[Line], index: int) -> int | None:
         if other != index and below and same_column and (best is None or line.top < lines[best].top):
             best = other
     return best
+
+
+def label_above(lines: list[Line], index: int) -> str:
+    """The text right above line `index` in the same column (a form label), else the previous line's."""
+    line = lines[index]
+    for other in range(index - 1, max(index - 8, -1), -1):
+        above = lines[other]
+        close = 0 <= line.top - above.bottom < 1.5 * max(line.size, 1) or above.bottom <= line.top + 0.3 * line.size
+        if close and abs(above.x0 - line.x0) < 1.5 * max(line.size, 1) and above.top < line.top:
+            return above.text
+    return lines[index - 1].text if index else ""

@@ -10,7 +10,7 @@ from mailbot.extract.layout import Line
 CUE_SAME_LINE = re.compile(
     r"(?:congratulations,?|course completed by|completed by|(?:learner|participant|attendee|student|"
     r"technician|candidate|trainee)(?:'s)?\s*name\s*:|^name\s*:|^participant\s*:|^attendee\s*:|^learner\s*:|"
-    r"^student\s*:|^issued to\s*:?|certif(?:y|ies) that:?|presented to:?|awarded to:?|granted to:?)\s*(?P<rest>.*)$",
+    r"^student\s*:|^(?:technician|employee|recipient|trainee|candidate)\s*:|^issued to\s*:?|certif(?:y|ies) that:?|presented to:?|awarded to:?|granted to:?)\s*(?P<rest>.*)$",
     re.IGNORECASE)
 CUE_NEXT_LINE = re.compile(
     r"(?:certif(?:y|ies)(?: that)?|presented to|awarded to|granted to|acknowledge that|recogni[sz]es|"
