@@ -346,3 +346,14 @@ def test_wait_for_new_on_a_fresh_connection_asks_for_a_listing_first(imap_accoun
     with source(imap_account) as src:
         assert src.wait_for_new(5) is True  # changes while disconnected are unknown
         assert src.wait_for_new(0.3) is False
+
+
+def test_file_recreates_a_folder_a_person_deleted_meanwhile(dovecot, imap_account, three_messages):
+    first, second, _ = sorted(three_messages)
+    with source(imap_account) as src:
+        src.file(str(first), "Processed")
+        with dovecot.client(imap_account.user) as box:
+            box.folder.delete("Processed")
+        src.file(str(second), "Processed")
+    assert dovecot.uids(imap_account.user, "Processed") == [1]
+    assert second not in dovecot.uids(imap_account.user)

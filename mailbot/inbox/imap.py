@@ -258,14 +258,19 @@ class ImapSource:
     def file(self, key: str, folder: str) -> None:
         if not key.isdigit():
             return  # cannot be in the folder, so it is "already gone"
-        self.ensure_folders([folder])
-        box = self._selected_box()
-        with self._guard(f"move message {key} to {folder!r}"):
-            if "MOVE" in box.client.capabilities:
-                typ, data = box.client.uid("MOVE", key, self._encoded(box, folder))
-            else:
-                typ, data = self._copy_then_expunge_one(box, key, folder)
-            if typ != "OK":
+        for attempt in (1, 2):
+            self.ensure_folders([folder])
+            box = self._selected_box()
+            with self._guard(f"move message {key} to {folder!r}"):
+                if "MOVE" in box.client.capabilities:
+                    typ, data = box.client.uid("MOVE", key, self._encoded(box, folder))
+                else:
+                    typ, data = self._copy_then_expunge_one(box, key, folder)
+                if typ == "OK":
+                    return
+                if attempt == 1 and b"TRYCREATE" in b" ".join(d or b"" for d in data):
+                    self._known_folders = None  # someone deleted the folder since we listed it
+                    continue
                 raise imaplib.IMAP4.error(f"{typ} {_decode(data)}")
 
     def _copy_then_expunge_one(self, box: BaseMailBox, key: str, folder: str) -> tuple[str, list]:
