@@ -149,3 +149,16 @@ def test_a_form_label_above_a_date_in_its_column_names_its_kind():
 def test_lookalikes_are_not_certificates(text, kind):
     from mailbot.extract.classify import page_kind
     assert page_kind(text) == kind
+
+
+@pytest.mark.parametrize("text, code", [("IICRC Course Approval: 2024-12345", "2024-12345"), ("Course #: WRT-2207", "WRT-2207"),
+                                        ("Approval Number: A-77", "A-77"), ("Activity #: 4101J2GRWT", "4101J2GRWT")])
+def test_approval_numbers(text, code):
+    from mailbot.extract.fields import find_approval
+    assert find_approval(lines_of(text)) == code
+
+
+@pytest.mark.parametrize("text", ["Certificate #: 55123", "IICRC Registrant #: 123456", "Learner ID: 100482733"])
+def test_certificate_and_person_ids_are_not_approval_numbers(text):
+    from mailbot.extract.fields import find_approval
+    assert find_approval(lines_of(text)) is None

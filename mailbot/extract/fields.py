@@ -13,8 +13,8 @@ from mailbot.extract.titles import CODE_LINE, find_title
 PROVIDER = re.compile(r"(?i:(?:training provider|approved provider|provider|sponsor)\s*:|"
                       r"(?:presented|sponsored|offered|conducted|hosted|issued|provided) by)\s*"
                       r"(?P<rest>[A-Z0-9][^|#\n]{1,80})")
-APPROVAL = re.compile(r"(?:IICRC\s+)?(?:course|approval|activity|class|program|event)\s*(?:#|no\.?|number|code|id)"
-                      r"\s*:?\s*(?P<code>[A-Z0-9][A-Za-z0-9\-\.]{2,24})", re.IGNORECASE)
+APPROVAL = re.compile(r"(?:IICRC\s+)?(?:(?:course|approval|activity|class|program|event)\s*(?:#|no\.?|number|code|id)"
+                      r"|(?:course\s+)?approval)\s*:?\s*(?P<code>[A-Z0-9][A-Za-z0-9\-\.]{2,24})", re.IGNORECASE)
 CATEGORIES = [  # first match wins; IICRC course codes and the words in their titles
     ("mold", re.compile(r"\b(?:AMRT|mold|mould|microbial)\b", re.IGNORECASE)),
     ("fire", re.compile(r"\b(?:FSRT|OCT|fire|smoke|odou?r)\b", re.IGNORECASE)),
