@@ -2,7 +2,7 @@
 health and coverage gaps, in both parts."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from mailbot.digests.rollup import MailboxHealth, RollupInputs, Waiting, gather_rollup, rollup_context
@@ -13,7 +13,7 @@ from mailbot.mail.compose import render
 from tests.helpers import make_app
 from tests.test_digest_support import AS_OF, build_team, check_html
 
-NOW = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
 
 def message(state: str, sender: str, subject: str, *, tech_id=None, when=None, reason=None):  # type: ignore[no-untyped-def]
@@ -26,13 +26,13 @@ def rendered_rollup(tmp_path, db_url):  # type: ignore[no-untyped-def]
     app = make_app(tmp_path, db_url)
     build_team(app.engine)
     with session_scope(app.engine) as s:
-        s.add(message("review", "stranger@else.example", "my cert", when=datetime(2026, 11, 21, tzinfo=timezone.utc)))
+        s.add(message("review", "stranger@else.example", "my cert", when=datetime(2026, 11, 21, tzinfo=UTC)))
         s.add(message("dead", "dan@techs.example", "broken pdf", tech_id=4, reason="PdfError: bad xref",
-                      when=datetime(2026, 11, 30, 23, 15, tzinfo=timezone.utc)))
+                      when=datetime(2026, 11, 30, 23, 15, tzinfo=UTC)))
         s.add(ReviewItem(kind="unknown-sender", reason="stranger@else.example is not a technician"))
         s.add(Notice(dedupe_key="x|receipt|1", recipient="oscar@techs.example", kind="receipt", subject="Recorded",
                      body_text="t", body_html="h", state="interrupted",
-                     claimed_at=datetime(2026, 11, 28, tzinfo=timezone.utc)))
+                     claimed_at=datetime(2026, 11, 28, tzinfo=UTC)))
     with session_scope(app.engine) as s:
         from mailbot.digests.gather import active_technicians
 
@@ -95,7 +95,7 @@ def test_pure_rollup_warns_when_the_next_lapse_leaves_a_category_uncovered(tmp_p
 def test_long_sections_are_cut_and_counted():
     from mailbot.digests.rollup import MAX_ROWS, _section
 
-    items = [Waiting(f"item {i}", datetime(2026, 11, 1 + i % 28, tzinfo=timezone.utc)) for i in range(MAX_ROWS + 5)]
+    items = [Waiting(f"item {i}", datetime(2026, 11, 1 + i % 28, tzinfo=UTC)) for i in range(MAX_ROWS + 5)]
     section = _section(items, NOW)
     assert section["count"] == MAX_ROWS + 5 and section["more"] == 5 and len(section["rows"]) == MAX_ROWS
     assert section["rows"][0]["days"] == "30"  # oldest first

@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 
 from mailbot.ledger.db import session_scope
@@ -24,8 +24,8 @@ def add_credit(s, tech_id: int, title: str, on: date, hours: str, draft: str | N
     if draft:
         s.add(Draft(tech_id=tech_id, credit_id=credit.id, to_addr="renewals@iicrc.example", subject=f"CEC {title}",
                     body_text="x", body_html="<p>x</p>", state=draft,
-                    sent_at=datetime(2026, 10, 1, tzinfo=timezone.utc) if draft == "sent" else None,
-                    confirmed_at=datetime(2026, 10, 5, tzinfo=timezone.utc) if confirmed else None))
+                    sent_at=datetime(2026, 10, 1, tzinfo=UTC) if draft == "sent" else None,
+                    confirmed_at=datetime(2026, 10, 5, tzinfo=UTC) if confirmed else None))
     return credit.id
 
 

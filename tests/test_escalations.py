@@ -10,7 +10,7 @@ Team at 2026-12-01 (tests/test_digest_support.py), expected by hand:
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import update
@@ -59,8 +59,8 @@ def test_daily_check_sends_each_warning_once(tmp_path, db_url, smtp_server):  # 
     app = make_app(tmp_path, db_url, outbox=smtp_outbox(smtp_server))
     build_team(app.engine)
     with session_scope(app.engine) as s:
-        s.execute(update(Draft).values(created_at=datetime(2026, 11, 20, tzinfo=timezone.utc)))
-        s.execute(update(Credit).values(created_at=datetime(2026, 11, 1, tzinfo=timezone.utc)))
+        s.execute(update(Draft).values(created_at=datetime(2026, 11, 20, tzinfo=UTC)))
+        s.execute(update(Credit).values(created_at=datetime(2026, 11, 1, tzinfo=UTC)))
 
     first = escalation_tick(app, AS_OF)
     assert first.queued == first.sent == 7

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from html import escape
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from html import escape
 
 from sqlalchemy import func
 from sqlmodel import Session, select

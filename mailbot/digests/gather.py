@@ -46,7 +46,7 @@ def submission_state(draft: Draft | None) -> str:
 
 
 def active_technicians(session: Session) -> list[Technician]:
-    return list(session.exec(select(Technician).where(Technician.active == True)  # noqa: E712
+    return list(session.exec(select(Technician).where(Technician.active == True)
                              .order_by(Technician.id)).all())
 
 

@@ -6,7 +6,7 @@ thin ledger reader that feeds it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -47,8 +47,8 @@ class RollupInputs:
 def _aware(when: datetime | None) -> datetime:
     """SQLite hands back naive UTC; unknown times sort last."""
     if when is None:
-        return datetime.max.replace(tzinfo=timezone.utc)
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        return datetime.max.replace(tzinfo=UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _age_days(since: datetime | None, now: datetime) -> str:
@@ -137,7 +137,7 @@ def mailbox_health(session: Session) -> MailboxHealth:
     try:
         from mailbot.ledger.health import JobHealth
     except ImportError:  # health rows not available in this build
-        JobHealth = None  # noqa: N806
+        JobHealth = None
     if JobHealth is not None:
         poll, idle = session.get(JobHealth, "poll"), session.get(JobHealth, "idle")
         if poll is not None and poll.last_ok_at is not None:
