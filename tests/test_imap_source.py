@@ -357,3 +357,12 @@ def test_file_recreates_a_folder_a_person_deleted_meanwhile(dovecot, imap_accoun
         src.file(str(second), "Processed")
     assert dovecot.uids(imap_account.user, "Processed") == [1]
     assert second not in dovecot.uids(imap_account.user)
+
+
+def test_append_recreates_a_folder_a_person_deleted_meanwhile(dovecot, imap_account):
+    with source(imap_account) as src:
+        src.append("Sent", message("first copy"))
+        with dovecot.client(imap_account.user) as box:
+            box.folder.delete("Sent")
+        src.append("Sent", message("second copy"))
+    assert len(dovecot.uids(imap_account.user, "Sent")) == 1

@@ -258,18 +258,27 @@ class ImapSource:
     def file(self, key: str, folder: str) -> None:
         if not key.isdigit():
             return  # cannot be in the folder, so it is "already gone"
+
+        def move(box: BaseMailBox) -> tuple[str, list]:
+            if "MOVE" in box.client.capabilities:
+                return box.client.uid("MOVE", key, self._encoded(box, folder))
+            return self._copy_then_expunge_one(box, key, folder)
+
+        self._into_folder(folder, f"move message {key} to {folder!r}", move, selected=True)
+
+    def _into_folder(self, folder: str, action: str, command: Callable[[BaseMailBox], tuple[str, list]],
+                     *, selected: bool = False) -> None:
+        """Run a command that puts mail into `folder`, creating the folder first. If a person deleted it
+        after we listed it, the server answers TRYCREATE: create it again and retry once."""
         for attempt in (1, 2):
             self.ensure_folders([folder])
-            box = self._selected_box()
-            with self._guard(f"move message {key} to {folder!r}"):
-                if "MOVE" in box.client.capabilities:
-                    typ, data = box.client.uid("MOVE", key, self._encoded(box, folder))
-                else:
-                    typ, data = self._copy_then_expunge_one(box, key, folder)
+            box = self._selected_box() if selected else self._connected()
+            with self._guard(action):
+                typ, data = command(box)
                 if typ == "OK":
                     return
                 if attempt == 1 and b"TRYCREATE" in b" ".join(d or b"" for d in data):
-                    self._known_folders = None  # someone deleted the folder since we listed it
+                    self._known_folders = None
                     continue
                 raise imaplib.IMAP4.error(f"{typ} {_decode(data)}")
 
@@ -300,12 +309,8 @@ class ImapSource:
         self._known_folders = known
 
     def append(self, folder: str, raw: bytes, flags: Sequence[str] = ("\\Seen",)) -> None:
-        self.ensure_folders([folder])
-        box = self._connected()
-        with self._guard(f"append to {folder!r}"):
-            typ, data = box.client.append(self._encoded(box, folder), " ".join(flags) or None, None, raw)
-            if typ != "OK":
-                raise imaplib.IMAP4.error(f"APPEND {typ} {_decode(data)}")
+        self._into_folder(folder, f"append to {folder!r}", lambda box: box.client.append(
+            self._encoded(box, folder), " ".join(flags) or None, None, raw))
 
     def wait_for_new(self, timeout: float) -> bool:
         """IDLE on the inbox (renewed every 25 minutes); True once the server reports new mail (EXISTS).
