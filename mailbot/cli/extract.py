@@ -107,6 +107,10 @@ def extract(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
 
     Nothing is recorded and no server is contacted: this shows what mailbot would read.
     Exit code 0 when every input was read, 1 when any input could not be read at all.
+
+    \b
+    Example:
+      mailbot extract certificate.pdf forwarded.eml --json
     """
     all_rows, all_ok = [], True
     for source in paths:
