@@ -241,3 +241,29 @@ def send_tick(app: App) -> SendReport:
                 report = send_approved(app.engine, copying, app.config)
     log.info("send done sent=%d failed=%d retry=%d", len(report.sent), len(report.failed), len(report.retry))
     return report
+
+
+def reprocess(app: App, row_id: int, actor: str) -> InboundMessage:
+    """Run one reviewed or dead-lettered message again from its stored raw email (after the admin added
+    the technician, or the cause is fixed). Its open review items are resolved first; the mailbox copy
+    stays where it is."""
+    from pathlib import Path
+
+    from mailbot.errors import MailbotError, NotFound
+    from mailbot.ledger.models import ReviewItem
+
+    with session_scope(app.engine) as s:
+        row = s.get(InboundMessage, row_id)
+        if row is None:
+            raise NotFound(f"no message #{row_id}")
+        if row.state not in ("review", "dead", "retry"):
+            raise MailbotError(f"message #{row_id} is {row.state}; only review, dead or retry messages are reprocessed")
+        if not row.raw_path or not Path(row.raw_path).is_file():
+            raise MailbotError(f"message #{row_id} has no stored raw email; it will be fetched again on the next pass")
+        raw = Path(row.raw_path).read_bytes()
+        for item in s.exec(select(ReviewItem).where(ReviewItem.message_row_id == row_id, ReviewItem.state == "open")):
+            item.state, item.resolved_by, item.resolved_at = "resolved", actor, utcnow()
+            s.add(item)
+        row.attempts, row.next_attempt_at = 0, None
+        s.add(row)
+    return _process(app, row_id, raw, PassReport())

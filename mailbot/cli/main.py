@@ -28,9 +28,11 @@ COMMANDS = [
     ("mailbot.cli.reports", "calendar"),
     ("mailbot.cli.reports", "coverage"),
     ("mailbot.cli.digest", "digest"),
+    ("mailbot.cli.mail", "mail"),
     ("mailbot.cli.extract", "extract"),
     ("mailbot.cli.ops", "status"),
     ("mailbot.cli.ops", "check"),
+    ("mailbot.cli.auth", "auth"),
     ("mailbot.cli.db", "db"),
 ]
 
