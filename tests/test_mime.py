@@ -417,3 +417,99 @@ def test_stdlib_parse_of_our_fixture_agrees_on_structure():
     # Guard against the builder silently producing a different shape than the test assumes.
     msg = email.message_from_bytes(b.nested_multipart(3, b"%PDF-1.4"), policy=default_policy)
     assert sum(1 for _ in msg.walk()) == 4
+
+
+# ---------------------------------------------------------------- property tests: nothing raises
+
+import base64  # noqa: E402 - kept next to the fuzzing helpers that use it
+import os  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# CI runs a modest number of cases; HYPOTHESIS_PROFILE=thorough runs the issue-9 10,000.
+FUZZ_EXAMPLES = 10_000 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 300
+FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+_SAMPLE_PAYLOADS = [b.make_pdf(), b.make_image(320, 320, "PNG"), b.make_zip({"c.pdf": b"%PDF-1.4 x"}),
+                    b"\x78\x9f\x3e\x22\x00\x00garbage-tnef", b"<html>expired</html>", b""]
+_TRICKY_VALUES = ["=?utf-8?q?=E2=9C=93?=", "=?x-bogus?b?!!!?=", "<>", "", "a@b", "<<@>>", "\u202e\u0000", "\\",
+                  '"', "=?utf-8?b?" + "A" * 50, "(((((", "multipart/mixed; boundary=", "rfc822"]
+_value = st.one_of(st.sampled_from(_TRICKY_VALUES), st.text(st.characters(blacklist_categories=("Cs", "Cc")),
+                                                              max_size=30))
+_ctype = st.sampled_from(["text/plain", "text/html", "application/pdf", "application/octet-stream",
+                          "application/zip", "application/ms-tnef", "image/png", "image/jpeg", "text/plain; charset=zz",
+                          "message/rfc822", "message/external-body", "multipart/mixed", "BOGUS", ""])
+_cte = st.sampled_from(["base64", "quoted-printable", "7bit", "8bit", "x-uuencode", "bogus"])
+
+
+def _leaf(ctype: str, cte: str, filename: str, payload: bytes) -> str:
+    body = base64.encodebytes(payload).decode() if cte == "base64" else payload.decode("latin-1")
+    return (f"Content-Type: {ctype}\nContent-Transfer-Encoding: {cte}\n"
+            f'Content-Disposition: attachment; filename="{filename}"\n\n{body}\n')
+
+
+def _multipart(children: list[str], boundary: str, subtype: str) -> str:
+    inner = "".join(f"--{boundary}\n{child}\n" for child in children)
+    return f'Content-Type: multipart/{subtype}; boundary="{boundary}"\n\n{inner}--{boundary}--\n'
+
+
+def _rfc822(child: str, sender: str) -> str:
+    return f"Content-Type: message/rfc822\n\nFrom: {sender}\nSubject: inner\n{child}"
+
+
+_leaves = st.builds(_leaf, _ctype, _cte, _value,
+                    st.one_of(st.sampled_from(_SAMPLE_PAYLOADS), st.binary(max_size=300)))
+_trees = st.recursive(_leaves, lambda kids: st.one_of(
+    st.builds(_multipart, st.lists(kids, max_size=4), st.sampled_from(["b1", "b2", "", "b1 b2"]),
+              st.sampled_from(["mixed", "alternative", "related", "report", "digest"])),
+    st.builds(_rfc822, kids, _value)), max_leaves=12)
+
+
+@FUZZ
+@given(st.fixed_dictionaries({name: _value for name in ("From", "Subject", "Date", "Message-ID", "References",
+                                                         "Return-Path", "Auto-Submitted", "In-Reply-To")}), _trees)
+def test_fuzz_read_message_on_generated_messages(headers, tree):
+    raw = ("".join(f"{name}: {value}\n" for name, value in headers.items()) + "MIME-Version: 1.0\n" + tree)
+    facts = read_message(raw.encode("utf-8", "surrogateescape"))
+    assert isinstance(facts, MailFacts)
+    assert not _hit_last_line_of_defence(facts)
+    assert facts.from_addr is None or facts.from_addr == facts.from_addr.lower()
+    assert all(d.content_type in ("application/pdf", "image/jpeg", "image/png", "image/heic", "image/tiff")
+               for d in facts.documents)
+    assert all(d.filename is None or ("/" not in d.filename and "\\" not in d.filename) for d in facts.documents)
+
+
+_BASE_MESSAGES = [
+    b.as_bytes(b.attach(b.base_message(body=b.gmail_forward_body()), b.make_pdf(), "application/pdf", "c.pdf")),
+    with_attachment(b.make_zip({"c.pdf": b.make_pdf("z")}), "c.zip", "application/zip"),
+    b.nested_multipart(5, b.make_pdf("n")),
+]
+_mutation = st.tuples(st.sampled_from(["insert", "delete", "replace", "truncate"]), st.floats(0, 1),
+                      st.binary(max_size=40))
+
+
+def _mutate(raw: bytes, mutations: list[tuple[str, float, bytes]]) -> bytes:
+    for kind, where, chunk in mutations:
+        at = int(where * len(raw))
+        if kind == "insert":
+            raw = raw[:at] + chunk + raw[at:]
+        elif kind == "delete":
+            raw = raw[:at] + raw[at + len(chunk) + 1:]
+        elif kind == "replace":
+            raw = raw[:at] + chunk + raw[at + len(chunk):]
+        else:
+            raw = raw[:at]
+    return raw
+
+
+@FUZZ
+@given(st.sampled_from(_BASE_MESSAGES), st.lists(_mutation, min_size=1, max_size=8))
+def test_fuzz_read_message_on_mutated_messages(raw, mutations):
+    facts = read_message(_mutate(raw, mutations))
+    assert isinstance(facts, MailFacts) and not _hit_last_line_of_defence(facts)
+
+
+def _hit_last_line_of_defence(facts: MailFacts) -> bool:
+    """read_message's catch-all turns a bug into a problem line; the fuzzers must not reach it."""
+    return any(problem.startswith("message could not be read") for problem in facts.problems)

@@ -11,24 +11,28 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from email.utils import parseaddr
+from email.utils import getaddresses
 
 from mailbot.inbox.nicknames import same_given_name
 
 _TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "rev", "sir"}
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md", "esq", "cpa", "pmp", "wrt", "asd", "amrt"}
 _NOT_NAME_CHARS = re.compile(r"[^a-z\s,\-]")
+_PLAIN_ADDRESS = re.compile(r"^[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+$")
 
 
 def normalize_address(addr: str) -> str:
-    """"Dallas <D.Hoffman+certs@Example.COM>" → "d.hoffman@example.com"; "" when there is none."""
-    if not isinstance(addr, str):
+    """"Dallas <D.Hoffman+certs@Example.COM>" → "d.hoffman@example.com"; "" when there is no
+    single plain address in it (garbage, several addresses, CR/LF)."""
+    if not isinstance(addr, str) or "\r" in addr or "\n" in addr:
+        return ""  # a header-injection attempt is no address at all
+    found = [address for _, address in getaddresses([addr]) if address]
+    if len(found) > 1:
         return ""
-    _, address = parseaddr(addr.replace("\r", " ").replace("\n", " "))
-    address = (address or addr).strip().strip("<>").lower()
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
+    address = (found[0] if found else addr).strip().strip("<>").lower()
+    if not _PLAIN_ADDRESS.match(address):
         return ""
+    local, _, domain = address.rpartition("@")
     return f"{local.split('+', 1)[0] or local}@{domain}"
 
 
