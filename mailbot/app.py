@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 from sqlalchemy.engine import Engine
 
+from mailbot.auth import token_function
 from mailbot.config import Config
 from mailbot.ledger.db import init_db, make_engine
 from mailbot.ledger.evidence import EvidenceStore
@@ -77,7 +78,8 @@ class App:
 
         return ImapSource(host=inbox.host, port=inbox.port, security=inbox.security, username=inbox.username,
                           password=inbox.password, folder=inbox.folder,
-                          ssl_context=_ssl_context(inbox.tls_verify))
+                          ssl_context=_ssl_context(inbox.tls_verify),
+                          oauth2_token=token_function(self.config, inbox.auth))
 
     def transport(self):  # type: ignore[no-untyped-def]
         """The outbox adapter the config names (SMTP or the file outbox)."""
@@ -89,7 +91,8 @@ class App:
         from mailbot.mail.transport import SmtpTransport
 
         return SmtpTransport(host=out.host, port=out.port, security=out.security, username=out.username or None,
-                             password=out.password or None, ssl_context=_ssl_context(out.tls_verify))
+                             password=out.password or None, ssl_context=_ssl_context(out.tls_verify),
+                             oauth2_token=token_function(self.config, out.auth))
 
 
 def _ssl_context(verify: bool) -> ssl.SSLContext:

@@ -43,6 +43,7 @@ class Inbox:
     username: str = ""
     password: str = field(default="", repr=False)
     password_file: str = ""
+    auth: str = "password"  # "password" or "oauth2" (XOAUTH2 with the token from [oauth2])
     folder: str = "INBOX"
     processed_folder: str = "mailbot/Processed"
     review_folder: str = "mailbot/Review"
@@ -61,6 +62,7 @@ class Outbox:
     username: str = ""
     password: str = field(default="", repr=False)
     password_file: str = ""
+    auth: str = "password"  # "password" or "oauth2"
     from_: str = "mailbot@localhost"
     path: str = "outbox"
     sent_folder: str = "Sent"  # IMAP folder that gets a copy of each sent submission ("" = none)
@@ -105,6 +107,24 @@ class Storage:
 
 
 @dataclass(frozen=True)
+class OAuth2:
+    # Sign-in for inbox/outbox auth = "oauth2" (mailbot/auth). Empty values get per-provider defaults there.
+    provider: str = ""  # "microsoft" or "google"
+    flow: str = ""  # microsoft: client_credentials | device_code; google: service_account | installed_app
+    tenant: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    client_secret_file: str = ""
+    service_account_file: str = ""
+    subject: str = ""  # the mailbox user (domain-wide delegation); default inbox.username
+    scopes: tuple[str, ...] = ()
+    token_cache: str = "oauth2-tokens.json"
+    authority: str = ""
+    token_uri: str = ""
+    refresh_token_days: int = 90
+
+
+@dataclass(frozen=True)
 class Config:
     company: Company = field(default_factory=Company)
     database: Database = field(default_factory=Database)
@@ -115,6 +135,7 @@ class Config:
     schedule: Schedule = field(default_factory=Schedule)
     storage: Storage = field(default_factory=Storage)
     alerts: Alerts = field(default_factory=Alerts)
+    oauth2: OAuth2 = field(default_factory=OAuth2)
     rules: dict[str, Any] = field(default_factory=dict)  # overrides of mailbot/rules/iicrc.toml
     source: str = "<defaults>"  # where the config came from, for messages
     base_dir: Path = field(default_factory=Path.cwd)
@@ -129,7 +150,8 @@ class Config:
 
 
 _SECTION_TYPES = {"company": Company, "database": Database, "inbox": Inbox, "outbox": Outbox,
-                  "iicrc": Iicrc, "approvals": Approvals, "schedule": Schedule, "storage": Storage, "alerts": Alerts}
+                  "iicrc": Iicrc, "approvals": Approvals, "schedule": Schedule, "storage": Storage,
+                  "alerts": Alerts, "oauth2": OAuth2}
 
 
 def _key_name(f: Any) -> str:
@@ -179,7 +201,8 @@ def _build_section(name: str, table: dict[str, Any], env: dict[str, str]) -> Any
 
 
 def _read_secret_files(config: Config) -> Config:
-    for name, key in (("inbox", "password"), ("outbox", "password"), ("approvals", "secret")):
+    for name, key in (("inbox", "password"), ("outbox", "password"), ("approvals", "secret"),
+                      ("oauth2", "client_secret")):
         section = getattr(config, name)
         file_name = getattr(section, f"{key}_file")
         if file_name and not getattr(section, key):
@@ -201,6 +224,10 @@ def _validate(config: Config) -> None:
     one_of("outbox.kind", config.outbox.kind, ("smtp", "file"))
     one_of("inbox.security", config.inbox.security, SECURITY_MODES)
     one_of("outbox.security", config.outbox.security, SECURITY_MODES)
+    one_of("inbox.auth", config.inbox.auth, ("password", "oauth2"))
+    one_of("outbox.auth", config.outbox.auth, ("password", "oauth2"))
+    if "oauth2" in (config.inbox.auth, config.outbox.auth):
+        one_of("oauth2.provider", config.oauth2.provider, ("microsoft", "google"))
     try:
         ZoneInfo(config.company.timezone)
     except (ZoneInfoNotFoundError, ValueError):
