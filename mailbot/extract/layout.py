@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 from statistics import median
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Glyph:
-    """One character (or one OCR word) in display coordinates: y grows downwards."""
+class Glyph(NamedTuple):
+    """One character (or one OCR word) in display coordinates: y grows downwards.
+
+    A NamedTuple, not a dataclass: a page makes thousands and this is the fast path's hot loop.
+    """
 
     text: str
     x0: float
@@ -51,31 +54,36 @@ class Page:
         return "\n".join(line.text for line in self.lines)
 
 
-def _same_line(glyph: Glyph, top: float, bottom: float) -> bool:
-    centre = (glyph.top + glyph.bottom) / 2
-    height = max(bottom - top, glyph.bottom - glyph.top, 1.0)
-    return top - 0.25 * height <= centre <= bottom + 0.25 * height
-
-
 def _split_runs(glyphs: list[Glyph], word_mode: bool = False) -> list[list[Glyph]]:
-    """Group glyphs in content order into runs on one baseline; a big jump starts a new run."""
+    """Group glyphs in content order into runs on one baseline; a big jump starts a new run.
+
+    A glyph joins the run when its centre lies within the run's band (plus a quarter height), it
+    does not jump back or far ahead, and (for PDF glyphs) its height is not a different font size
+    on the same baseline (a logo, a second column).
+    """
     runs: list[list[Glyph]] = []
     current: list[Glyph] = []
-    top = bottom = 0.0
+    top = bottom = last_height = 0.0
+    last_x1 = 0.0
     for glyph in glyphs:
+        g_height = glyph.bottom - glyph.top
         if current:
-            height = max(bottom - top, 1.0)
-            jump = glyph.x0 - current[-1].x1
-            last_height = max(current[-1].bottom - current[-1].top, 0.1)
-            ratio = (glyph.bottom - glyph.top) / last_height
-            # a change of font size on one baseline is a logo or a second column, not the same line
-            same_font = word_mode or 0.6 < ratio < 1.6
-            if _same_line(glyph, top, bottom) and -height < jump < 4 * height and same_font:
+            band = bottom - top
+            height = band if band > 1.0 else 1.0
+            slack = 0.25 * (band if band > g_height else g_height if g_height > 1.0 else 1.0)
+            centre = (glyph.top + glyph.bottom) / 2
+            jump = glyph.x0 - last_x1
+            ratio = g_height / (last_height if last_height > 0.1 else 0.1)
+            if (top - slack <= centre <= bottom + slack and -height < jump < 4 * height
+                    and (word_mode or 0.6 < ratio < 1.6)):
                 current.append(glyph)
-                top, bottom = min(top, glyph.top), max(bottom, glyph.bottom)
+                top = glyph.top if glyph.top < top else top
+                bottom = glyph.bottom if glyph.bottom > bottom else bottom
+                last_height, last_x1 = g_height, glyph.x1
                 continue
             runs.append(current)
         current, top, bottom = [glyph], glyph.top, glyph.bottom
+        last_height, last_x1 = g_height, glyph.x1
     if current:
         runs.append(current)
     return runs
@@ -117,14 +125,19 @@ def _join_glyphs(run: list[Glyph], word_mode: bool) -> str:
 
 
 def build_lines(glyphs: list[Glyph], word_mode: bool = False) -> list[Line]:
-    """Glyphs (whitespace already removed) → lines sorted top to bottom, left to right."""
-    lines = []
+    """Glyphs (whitespace already removed) → lines sorted top to bottom, left to right.
+
+    Text drawn several times on the same spot (fake bold, shadows, layered templates) is kept once.
+    """
+    lines, seen = [], set()
     for run in _split_runs(glyphs, word_mode):
         text = " ".join(_join_glyphs(run, word_mode).split())
-        if text:
-            lines.append(Line(text, min(g.top for g in run), max(g.bottom for g in run),
-                              min(g.x0 for g in run), max(g.x1 for g in run), min(g.conf for g in run),
-                              tuple((g.text, g.conf) for g in run) if word_mode else ()))
+        top, x0 = min(g.top for g in run), min(g.x0 for g in run)
+        key = (text, round(top), round(x0))
+        if text and key not in seen:
+            seen.add(key)
+            lines.append(Line(text, top, max(g.bottom for g in run), x0, max(g.x1 for g in run),
+                              min(g.conf for g in run), tuple((g.text, g.conf) for g in run) if word_mode else ()))
     return _reading_order(lines)
 
 

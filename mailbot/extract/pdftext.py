@@ -70,6 +70,7 @@ def page_glyphs(page: pdfium.PdfPage) -> list[Glyph]:
     left, bottom, right, top = page.get_mediabox()
     width, height = right - left, top - bottom
     rect = pdfium_c.FS_RECTF()
+    loose_box = pdfium_c.FPDFText_GetLooseCharBox
     glyphs = []
     spaced = False
     for index, char in enumerate(text[:count]):
@@ -77,12 +78,15 @@ def page_glyphs(page: pdfium.PdfPage) -> list[Glyph]:
             spaced = True
             continue
         # the loose box spans the glyph's advance, so gaps inside a word are ~0 whatever the glyph shape
-        pdfium_c.FPDFText_GetLooseCharBox(textpage, index, rect)
-        l_, r_, b_, t_ = rect.left, rect.right, rect.bottom, rect.top
+        loose_box(textpage, index, rect)
+        l_, r_, b_, t_ = rect.left - left, rect.right - left, rect.bottom - bottom, rect.top - bottom
         if r_ <= l_ and t_ <= b_:
             continue  # a generated character with no glyph
-        x0, x1, y0, y1 = _to_display((l_ - left, r_ - left, b_ - bottom, t_ - bottom), rotation, width, height)
-        glyphs.append(Glyph(char, x0, x1, min(y0, y1), max(y0, y1), spaced))
+        if rotation:
+            x0, x1, y0, y1 = _to_display((l_, r_, b_, t_), rotation, width, height)
+            glyphs.append(Glyph(char, x0, x1, min(y0, y1), max(y0, y1), spaced))
+        else:
+            glyphs.append(Glyph(char, l_, r_, height - t_, height - b_, spaced))
         spaced = False
     return glyphs
 
