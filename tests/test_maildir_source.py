@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mailbot.errors import ProcessingError
 from mailbot.inbox.maildir import MaildirSource
@@ -196,3 +198,30 @@ def test_dovecots_own_maildir_is_read_and_filed_compatibly(dovecot, imap_account
             src.file(key, "mailbot/Processed")
     assert dovecot.uids(user, "INBOX") == []
     assert sorted(map(sorted, dovecot.flags(user, "mailbot/Processed").values())) == [["\\Flagged"], ["\\Seen"]]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(messages=st.lists(st.tuples(st.sampled_from(["new", "cur"]), st.sampled_from(["", "S", "F", "RS", "ST"]),
+                                   st.binary(min_size=1, max_size=300)), min_size=1, max_size=12),
+       plan=st.lists(st.sampled_from(["Processed", "Review", "mailbot/Done", None]), min_size=12, max_size=12))
+def test_filing_never_loses_doubles_or_alters_a_message(tmp_path_factory, messages, plan):
+    root = tmp_path_factory.mktemp("prop") / "Maildir"
+    expected: dict[str, tuple[str, bytes]] = {}  # file name → (folder directory, bytes)
+    for index, (sub, letters, body) in enumerate(messages):
+        key = f"17000000{index:02d}.M{index}P1.host"
+        name = f"{key}:2,{letters}" if sub == "cur" else key
+        deliver(root, name, body, sub)
+        expected[name] = (root / sub, body)
+    with MaildirSource(root) as src:
+        keys = src.folder_state().keys
+        for key, folder in zip(keys, plan):
+            if folder is not None:
+                src.file(key, folder)
+                src.file(key, folder)  # a repeated move (crash before bookkeeping) changes nothing
+                name = next(n for n in expected if n.split(":")[0] == key)
+                expected[name] = (root / f".{folder.replace('/', '.')}" / expected[name][0].name, expected[name][1])
+        assert sorted(src.folder_state().keys) == sorted(k for k, f in zip(keys, plan) if f is None)
+    for name, (directory, body) in expected.items():
+        assert (directory / name).read_bytes() == body
+    every_file = [p.name for p in root.rglob("*") if p.is_file() and p.name != "maildirfolder"]
+    assert sorted(every_file) == sorted(expected)
