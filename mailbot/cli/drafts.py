@@ -110,3 +110,71 @@ def reject(draft_id: int, reason: str) -> None:
     with session_scope(app.engine) as s:
         draft_ops.reject(s, draft_id, reason=reason, actor=actor())
     click.echo(f"rejected draft #{draft_id}")
+
+
+@drafts.command("edit")
+@click.argument("draft_id", type=int)
+@click.option("--hours", default=None, help="Corrected CEC hours.")
+@click.option("--title", default=None, help="Corrected course title.")
+@click.option("--date", "when", default=None, help="Corrected completion date, YYYY-MM-DD.")
+@click.option("--provider", default=None)
+@click.option("--approval-number", default=None)
+def edit(draft_id: int, hours: str | None, title: str | None, when: str | None, provider: str | None,
+         approval_number: str | None) -> None:
+    """Correct a draft (and its credit) before approval; the change is recorded.
+
+    \b
+    Example:
+      mailbot drafts edit 3 --hours 6 --title "Water Damage Restoration Refresher"
+    """
+    from decimal import Decimal, InvalidOperation
+
+    from mailbot.cli.common import parse_date
+    from mailbot.ledger.edits import apply_edit
+    from mailbot.mail.approval_flow import request_approval
+    from mailbot.mail.drafting import rerender_submission
+
+    try:
+        amount = Decimal(hours) if hours is not None else None
+    except InvalidOperation:
+        raise click.BadParameter(f"--hours must be a number, got {hours!r}") from None
+    day = parse_date(when, "--date") if when else None
+    app = load_app()
+    with session_scope(app.engine) as s:
+        draft = draft_ops.get(s, draft_id)
+        credit, tech, changes = apply_edit(s, draft, actor=actor(), hours=amount, title=title, completed_on=day,
+                                           provider=provider, approval_number=approval_number)
+        rerender_submission(s, app.templates, app.config, draft, tech, credit)
+        request_approval(s, app, draft)
+    for name, change in changes.items():
+        click.echo(f"draft #{draft_id}: {name} {change['from']} → {change['to']}")
+
+
+@drafts.command("resend")
+@click.argument("draft_id", type=int)
+def resend(draft_id: int) -> None:
+    """Queue an interrupted or failed draft again, after checking the Sent folder shows it did not go out.
+
+    \b
+    Example:
+      mailbot drafts resend 3
+    """
+    app = load_app()
+    with session_scope(app.engine) as s:
+        draft_ops.requeue(s, draft_id, actor=actor())
+    click.echo(f"draft #{draft_id} is approved again; it goes out on the next send")
+
+
+@drafts.command("mark-sent")
+@click.argument("draft_id", type=int)
+def mark_sent(draft_id: int) -> None:
+    """Record that an interrupted draft did go out (you found it in the Sent folder): it is never resent.
+
+    \b
+    Example:
+      mailbot drafts mark-sent 3
+    """
+    app = load_app()
+    with session_scope(app.engine) as s:
+        draft_ops.confirm_interrupted_sent(s, draft_id, actor=actor())
+    click.echo(f"draft #{draft_id} recorded as sent")

@@ -12,7 +12,7 @@ from mailbot.errors import MailbotError, NotFound
 from mailbot.ledger import audit
 from mailbot.ledger.models import Draft, utcnow
 
-STATES = ("drafted", "approved", "sending", "sent", "rejected", "failed")
+STATES = ("drafted", "approved", "sending", "sent", "rejected", "failed", "interrupted")
 
 
 def get(session: Session, draft_id: int) -> Draft:
@@ -80,3 +80,26 @@ def mark_failed(session: Session, draft_id: int, error: str, *, permanent: bool)
                     .values(state=state, error=error, updated_at=utcnow()))
     audit.record(session, "mailbot", "draft.failed" if permanent else "draft.retry", "draft", draft_id,
                  error=error)
+
+
+def requeue(session: Session, draft_id: int, *, actor: str) -> Draft:
+    """failed / interrupted → approved again (the original approval stands; this is recorded)."""
+    draft = get(session, draft_id)
+    if draft.state not in ("failed", "interrupted"):
+        raise MailbotError(f"draft #{draft_id} is {draft.state}; only failed or interrupted drafts are resent")
+    if not draft.approved_by:
+        raise MailbotError(f"draft #{draft_id} was never approved")
+    draft.state, draft.error, draft.updated_at = "approved", None, utcnow()
+    session.add(draft)
+    audit.record(session, actor, "draft.requeue", "draft", draft_id)
+    return draft
+
+
+def confirm_interrupted_sent(session: Session, draft_id: int, *, actor: str) -> Draft:
+    draft = get(session, draft_id)
+    if draft.state != "interrupted":
+        raise MailbotError(f"draft #{draft_id} is {draft.state}; only an interrupted draft can be marked sent")
+    draft.state, draft.sent_at, draft.updated_at = "sent", utcnow(), utcnow()
+    session.add(draft)
+    audit.record(session, actor, "draft.mark_sent", "draft", draft_id, message_id=draft.smtp_message_id)
+    return draft

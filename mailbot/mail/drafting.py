@@ -56,3 +56,12 @@ def draft_submission(session: Session, env: Environment, config: Config, tech: T
 
 def _ext(content_type: str) -> str:
     return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}.get(content_type, "")
+
+
+def rerender_submission(session: Session, env: Environment, config: Config, draft: Draft, tech: Technician,
+                        credit: Credit) -> None:
+    """After an edit: the draft shows the corrected facts (same recipients and test-mode routing)."""
+    test_mode = draft.subject.startswith("[TEST")
+    rendered = render(env, "submission", submission_context(config, tech, credit, test_mode=test_mode))
+    draft.subject, draft.body_text, draft.body_html = rendered.subject, rendered.text, rendered.html
+    session.add(draft)
