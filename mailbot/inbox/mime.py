@@ -118,10 +118,10 @@ def _header(msg: Message, name: str) -> str | None:
 def _sender(msg: Message) -> tuple[str | None, str | None]:
     try:
         addresses = msg["From"].addresses if msg["From"] is not None else ()
-        if addresses and "@" in addresses[0].addr_spec:
-            return addresses[0].addr_spec.lower(), (addresses[0].display_name or None)
     except Exception:  # noqa: BLE001 - fall back to the lenient parser below
-        pass
+        addresses = ()
+    if addresses and "@" in addresses[0].addr_spec:
+        return addresses[0].addr_spec.lower(), (addresses[0].display_name or None)
     name, address = utils.parseaddr(_header(msg, "From") or "")
     return (address.lower() if "@" in address else None), (name or None)
 
@@ -160,10 +160,10 @@ def _top_level_leaves(msg: Message) -> list[Message]:
 def _text_of(part: Message) -> str:
     try:
         content = part.get_content()
-        if isinstance(content, str):
-            return content
     except Exception:  # noqa: BLE001 - unknown charset etc.: decode by hand below
-        pass
+        content = None
+    if isinstance(content, str):
+        return content
     data = part.get_payload(decode=True) or b""
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
 
