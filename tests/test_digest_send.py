@@ -134,3 +134,12 @@ def test_sigkill_half_way_then_rerun_nobody_gets_two(tmp_path, db_url, smtp_serv
     with session_scope(app.engine) as s:
         states = Counter(n.state for n in s.exec(select(Notice).where(Notice.kind == "statement")))
     assert states["sent"] + states["sending"] + states["interrupted"] == 500 and states["pending"] == 0
+
+
+def test_bench_sized_for_ci_one_connection(tmp_path):  # type: ignore[no-untyped-def]
+    """bench/bench_digest.py at 200 statements (the 10,000 run is `python -m bench.bench_digest --n 10000`)."""
+    from bench.bench_digest import run
+
+    result = run(200, tmp_path)
+    assert (result.report.queued, result.report.sent, result.received) == (200, 201, 201)  # + the roll-up
+    assert result.connections == 1
