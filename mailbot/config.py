@@ -76,6 +76,7 @@ class Iicrc:
     # Fail-closed: until live = true every submission goes to test_address, subject tagged [TEST].
     live: bool = False
     test_address: str = ""
+    confirm_weeks: int = 4  # sent submissions not confirmed in My IICRC after this long are listed
 
 
 @dataclass(frozen=True)

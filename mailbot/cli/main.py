@@ -20,6 +20,8 @@ COMMANDS = [
     ("mailbot.cli.techs", "techs"),
     ("mailbot.cli.credits", "credits"),
     ("mailbot.cli.drafts", "drafts"),
+    ("mailbot.cli.submissions", "submissions"),
+    ("mailbot.cli.submissions", "lapses"),
     ("mailbot.cli.balances", "balances"),
     ("mailbot.cli.plan", "plan"),
     ("mailbot.cli.io", "import_"),

@@ -22,7 +22,8 @@ def tech_record(session: Session, tech: Technician) -> TechRecord:
 
 
 def credit_records(session: Session, tech_id: int) -> list[CreditRecord]:
-    drafts = {d.credit_id: d.state for d in session.exec(select(Draft).where(Draft.tech_id == tech_id)).all()}
+    drafts = {d.credit_id: ("confirmed" if d.confirmed_at else d.state)
+              for d in session.exec(select(Draft).where(Draft.tech_id == tech_id)).all()}
     records = [CreditRecord(id=c.id, completed_on=c.completed_on, hours=c.hours, state=c.state,
                             submission=SUBMISSION_OF_DRAFT.get(drafts.get(c.id, ""), "none"), kind=c.kind,
                             event_key=c.event_key)

@@ -59,7 +59,7 @@ def init_db(engine: Engine) -> None:
                 command.upgrade(alembic_config(conn), "head")
             return
         except OperationalError as exc:
-            raise MailbotError(f"database not reachable ({engine.url.render_as_string(hide_password=True)}): "
+            raise MailbotError(f"database error ({engine.url.render_as_string(hide_password=True)}): "
                                f"{exc.orig}") from None
         except (IntegrityError, ProgrammingError):
             if attempt == 2:  # another process was migrating the same fresh database at the same moment
