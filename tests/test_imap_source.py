@@ -10,6 +10,7 @@ import pytest
 
 from mailbot.errors import ConfigError, ProcessingError
 from mailbot.inbox.imap import ImapSource
+from mailbot.inbox.imap_wire import idle_done, idle_start, is_exists
 from mailbot.inbox.source import MailSource
 
 pytestmark = pytest.mark.servers
@@ -366,3 +367,16 @@ def test_append_recreates_a_folder_a_person_deleted_meanwhile(dovecot, imap_acco
             box.folder.delete("Sent")
         src.append("Sent", message("second copy"))
     assert len(dovecot.uids(imap_account.user, "Sent")) == 1
+
+
+def test_idle_start_hands_back_news_that_came_with_the_continuation(dovecot, imap_account):
+    """Dovecot sends pending EXISTS in the same packet as "+ idling": imaplib buffers it, where polling the
+    socket would never see it (seen here: the poll then waits out its whole timeout)."""
+    with dovecot.client(imap_account.user) as box:
+        box.folder.set("INBOX")
+        dovecot.append(imap_account.user, message("pending when IDLE starts"))
+        tag, early = idle_start(box.client)
+        try:
+            assert any(is_exists(line) for line in early)
+        finally:
+            idle_done(box, tag)

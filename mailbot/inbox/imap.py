@@ -22,6 +22,16 @@ from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
 from imap_tools.utils import encode_folder
 
 from mailbot.errors import ConfigError, ProcessingError
+from mailbot.inbox.imap_wire import (
+    bodies_from_fetch,
+    close_quietly,
+    decode,
+    idle_done,
+    idle_start,
+    is_exists,
+    login_xoauth2,
+    server_text,
+)
 from mailbot.inbox.source import FolderState, batched
 
 SECURITY_MODES = ("ssl", "starttls", "none")
@@ -29,22 +39,6 @@ SECURITY_MODES = ("ssl", "starttls", "none")
 IDLE_RENEW_SECONDS = 25 * 60
 # Server response codes that mean "a person must fix the account", not "try again later".
 PERMANENT_CODES = (b"AUTHENTICATIONFAILED", b"AUTHORIZATIONFAILED", b"EXPIRED", b"PRIVACYREQUIRED")
-_UID_IN_FETCH = re.compile(rb"\bUID (\d+)")
-
-
-def login_xoauth2(box: BaseMailBox, user: str, token: str) -> None:
-    """SASL XOAUTH2 login. On rejection the server sends an error challenge; answer it empty (RFC 7628)."""
-    first = [True]
-
-    def respond(_challenge: bytes) -> bytes:
-        if first[0]:
-            first[0] = False
-            return f"user={user}\1auth=Bearer {token}\1\1".encode()
-        return b""
-
-    typ, data = box.client.authenticate("XOAUTH2", respond)
-    if typ != "OK":
-        raise MailboxLoginError((typ, data), "OK")
 
 
 class ImapSource:
@@ -139,7 +133,7 @@ class ImapSource:
                 # the pre-login list, which would make imap-tools and us fall back to COPY + EXPUNGE.
                 box.client._get_capabilities()
             except BaseException:
-                _close_quietly(box)
+                close_quietly(box)
                 raise
         self._forget_session()
         return box
@@ -166,7 +160,7 @@ class ImapSource:
             raise
         except (MailboxLoginError, imaplib.IMAP4.error) as exc:
             raise ProcessingError(self._scrub(
-                f"IMAP login to {self.account} was rejected ({_server_text(exc)}): "
+                f"IMAP login to {self.account} was rejected ({server_text(exc)}): "
                 "check inbox.username and the password or token"), permanent=True) from None
 
     @contextmanager
@@ -187,7 +181,7 @@ class ImapSource:
                 f"IMAP {self.account}: cannot {action}: connection lost or refused "
                 f"({type(exc).__name__}: {exc})"), permanent=False) from None
         except (imaplib.IMAP4.error, UnexpectedCommandStatusError) as exc:
-            text = _server_text(exc)
+            text = server_text(exc)
             permanent = any(code.decode() in text for code in PERMANENT_CODES)
             raise ProcessingError(self._scrub(
                 f"IMAP {self.account}: cannot {action}: server said {text}"), permanent=permanent) from None
@@ -220,7 +214,7 @@ class ImapSource:
             if typ != "OK":
                 raise ProcessingError(self._scrub(
                     f"IMAP {self.account}: cannot open folder {self.folder!r} "
-                    f"(server said {_decode(data)}): check inbox.folder"), permanent=True)
+                    f"(server said {decode(data)}): check inbox.folder"), permanent=True)
             uidvalidity = int(box.client.untagged_responses.get("UIDVALIDITY", [b"0"])[-1])
         self._selected = True
         return uidvalidity
@@ -234,7 +228,7 @@ class ImapSource:
         with self._guard("list the inbox"):
             typ, data = box.client.uid("SEARCH", "ALL")
             if typ != "OK":
-                raise imaplib.IMAP4.error(_decode(data))
+                raise imaplib.IMAP4.error(decode(data))
             keys = sorted((k.decode() for k in (data[0] or b"").split()), key=int)
             # Whatever EXISTS came with SELECT is now listed; wait_for_new looks only at later ones.
             box.client.untagged_responses.clear()
@@ -251,9 +245,9 @@ class ImapSource:
             with self._guard("fetch messages"):
                 typ, data = box.client.uid("FETCH", ",".join(batch), "(UID BODY.PEEK[])")
                 if typ == "BAD":
-                    raise imaplib.IMAP4.error(_decode(data))
+                    raise imaplib.IMAP4.error(decode(data))
             # A NO here (e.g. expunged meanwhile) still carries the messages that could be read.
-            yield from _bodies_from_fetch(data)
+            yield from bodies_from_fetch(data)
 
     def file(self, key: str, folder: str) -> None:
         if not key.isdigit():
@@ -280,7 +274,7 @@ class ImapSource:
                 if attempt == 1 and b"TRYCREATE" in b" ".join(d or b"" for d in data):
                     self._known_folders = None
                     continue
-                raise imaplib.IMAP4.error(f"{typ} {_decode(data)}")
+                raise imaplib.IMAP4.error(f"{typ} {decode(data)}")
 
     def _copy_then_expunge_one(self, box: BaseMailBox, key: str, folder: str) -> tuple[str, list]:
         """For servers without MOVE: never a folder-wide EXPUNGE, which would remove what people deleted."""
@@ -303,7 +297,7 @@ class ImapSource:
                 if name not in known:
                     typ, data = box.client.create(encode_folder(name))
                     if typ != "OK" and b"ALREADYEXISTS" not in b" ".join(d or b"" for d in data):
-                        raise imaplib.IMAP4.error(f"CREATE {name}: {_decode(data)}")
+                        raise imaplib.IMAP4.error(f"CREATE {name}: {decode(data)}")
                     box.client.subscribe(encode_folder(name))  # so people's mail clients show it
                     known.add(name)
         self._known_folders = known
@@ -340,52 +334,12 @@ class ImapSource:
         return bool(box.client.untagged_responses.pop("EXISTS", None))
 
     def _idle_once(self, box: BaseMailBox, seconds: float) -> bool:
-        client = box.client
-        tag = client._command("IDLE")
-        while client._get_response() is not None:  # None = the "+ idling" continuation
-            if client.tagged_commands.get(tag):
-                raise imaplib.IMAP4.error(f"IDLE refused: {client.tagged_commands.pop(tag)}")
-        lines = box.idle.poll(timeout=seconds)
+        """One IDLE … DONE round; True when any line in it announced new mail."""
+        tag, lines = idle_start(box.client)
+        if not any(is_exists(line) for line in lines):
+            lines += box.idle.poll(timeout=seconds)
         if any(line.startswith(b"* BYE") for line in lines):
-            raise imaplib.IMAP4.abort(_decode(lines))
-        client.send(b"DONE\r\n")
-        _, more = box.consume_until_tagged_response(tag)
-        client.untagged_responses.pop("EXISTS", None)  # counted below, from the raw lines
-        return any(_is_exists(line) for line in [*lines, *more])
-
-
-def _is_exists(line: bytes | None) -> bool:
-    return bool(line) and line.startswith(b"* ") and line.rstrip().endswith(b" EXISTS")
-
-
-def _bodies_from_fetch(data: list) -> Iterator[tuple[str, bytes]]:
-    """(uid, bytes) from imaplib's FETCH data: (b'1 (UID 7 BODY[] {n}', body) tuples, then b')' trailers."""
-    for index, item in enumerate(data):
-        if not isinstance(item, tuple):
-            continue
-        found = _UID_IN_FETCH.search(item[0])
-        if found is None and index + 1 < len(data) and isinstance(data[index + 1], bytes):
-            found = _UID_IN_FETCH.search(data[index + 1])  # some servers put UID after the literal
-        if found is not None:
-            yield found.group(1).decode(), item[1]
-
-
-def _server_text(exc: BaseException) -> str:
-    if isinstance(exc, UnexpectedCommandStatusError):
-        return _decode(exc.command_result[1])
-    return str(exc)
-
-
-def _decode(data: object) -> str:
-    if isinstance(data, bytes):
-        return data.decode(errors="replace")
-    if isinstance(data, (list, tuple)):
-        return " ".join(_decode(d) for d in data if d is not None)
-    return str(data)
-
-
-def _close_quietly(box: BaseMailBox) -> None:
-    try:
-        box.client.shutdown()
-    except (OSError, EOFError, imaplib.IMAP4.error):
-        pass
+            raise imaplib.IMAP4.abort(decode(lines))
+        lines += idle_done(box, tag)
+        box.client.untagged_responses.pop("EXISTS", None)  # counted here, from the raw lines
+        return any(is_exists(line) for line in lines)
