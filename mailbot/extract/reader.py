@@ -9,6 +9,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from mailbot.domain import Document, Extraction
+from mailbot.extract.classify import page_kind
 from mailbot.extract.document import extract_pages
 from mailbot.extract.layout import Page
 from mailbot.extract.limits import ExtractLimits, sniff_content_type
@@ -49,17 +50,31 @@ def _check_embedded_images(pdf_page, number: int, limits: ExtractLimits) -> None
                                      f"of {limits.max_pixels:,} (decompression bomb?)")
 
 
+def _needs_ocr(page: Page, pdf_page) -> bool:
+    """No usable text layer: next to nothing, mostly junk (a broken font map), or only a footer
+    beside a picture of the certificate (scanning software adds a text stamp to the scan)."""
+    text = page.text.replace(" ", "")
+    if len(text) < MIN_TEXT_CHARS:
+        return True
+    readable = sum(ch.isascii() and ch.isalnum() for ch in text) / len(text)
+    if readable < 0.5:
+        return True
+    if page_kind(page.text) in ("empty", "unknown"):
+        return any(True for _ in pdf_page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+    return False
+
+
 def pdf_pages(data: bytes, limits: ExtractLimits, deadline: float) -> list[Page]:
     pdf = open_pdf(data, limits.max_pages)
     pages = text_pages(pdf)
-    scanned = [page for page in pages if len(page.text.replace(" ", "")) < MIN_TEXT_CHARS]
+    scanned = [page for page in pages if _needs_ocr(page, pdf[page.number - 1])]
     if len(scanned) > limits.max_ocr_pages:
         raise UnreadableDocument(f"{len(scanned)} scanned pages, more than the OCR limit of {limits.max_ocr_pages}")
     for page in scanned:
         _check_deadline(deadline, limits)
         _check_embedded_images(pdf[page.number - 1], page.number, limits)
         ocr_page = ocr_image(_render(pdf[page.number - 1], limits), page.number, deadline)
-        page.lines, page.ocr = ocr_page.lines, True
+        page.lines, page.ocr = ocr_page.lines, True  # the stamp or junk layer is in the picture too
     return pages
 
 

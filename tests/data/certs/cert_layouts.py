@@ -218,7 +218,8 @@ def _age(image: Image.Image, seed: int, skew: float, noise: int) -> Image.Image:
     return image.filter(ImageFilter.GaussianBlur(0.6))
 
 
-def scanned_pdf(pages: list[dict], seed: int, skew: float) -> bytes:
+def scanned_pdf(pages: list[dict], seed: int, skew: float, stamp: str = "") -> bytes:
+    """Image-only pages; `stamp` adds the one line of text scanner apps print in a corner."""
     images = [_age(img, seed + i, skew, 6000) for i, img in enumerate(_rasterize(render_pdf(pages), 150))]
     buffer = io.BytesIO()
     c = canvas.Canvas(buffer, pagesize=PAGE, invariant=1)
@@ -226,6 +227,9 @@ def scanned_pdf(pages: list[dict], seed: int, skew: float) -> bytes:
         jpeg = io.BytesIO()
         image.save(jpeg, format="JPEG", quality=70)
         c.drawImage(ImageReader(io.BytesIO(jpeg.getvalue())), 0, 0, width=PAGE[0], height=PAGE[1])
+        if stamp:
+            c.setFont("Helvetica", 7)
+            c.drawString(20, 12, stamp)
         c.showPage()
     c.save()
     return buffer.getvalue()
@@ -265,7 +269,7 @@ def build(spec: dict) -> tuple[bytes, str]:
     if form.startswith("rotate"):
         return render_pdf(pages, rotate=int(form[6:])), "pdf"
     if form == "scan":
-        return scanned_pdf(pages, seed, spec.get("skew", 1.8)), "pdf"
+        return scanned_pdf(pages, seed, spec.get("skew", 1.8), spec.get("stamp", "")), "pdf"
     if form in ("photo_jpeg", "photo_png", "photo_turned"):
         fmt = "PNG" if form == "photo_png" else "JPEG"
         return photo(pages, seed, spec.get("skew", -2.5), fmt, form == "photo_turned"), fmt.lower()

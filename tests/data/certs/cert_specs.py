@@ -110,6 +110,9 @@ CERTIFICATES = [
          "Completion Date: 2026-01-12", hours=4, date="2026-01-12", form="scan", skew=0.8, approval="RE-640"),
     cert("scan-4", "booth", "Angela Rossi", "Booth Visit at The Experience 2026", "2 CECs",
          "Date: February 13, 2026", hours=2, date="2026-02-13", form="scan", skew=3.5),
+    cert("scan-stamped", "manufacturer", "Diego Herrera", "Truck Mount Maintenance Basics", "Credit Hours: 2.5",
+         "Completed on 2026-02-05", hours=2.5, date="2026-02-05", form="scan", skew=-1.0,
+         stamp="Scanned with ScanApp Pro - www.scanapp.example"),
     # photographed paper
     cert("photo-1", "iicrc", "Steven Wright", "Fire and Smoke Restoration Technician (FSRT)", "CECs Awarded: 14",
          "Date of Completion: March 27, 2026", hours=14, date="2026-03-27", form="photo_jpeg", approval="FSRT-0901"),
