@@ -29,6 +29,8 @@ from tests.smtp_cert import make_self_signed_cert
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+# google-auth addresses every service-account assertion to Google's token endpoint, whatever token_uri is.
+GOOGLE_AUDIENCE = "https://oauth2.googleapis.com/token"
 
 
 class OAuthError(Exception):
@@ -189,7 +191,7 @@ class TokenEndpoint:
         if key is None:
             raise OAuthError("invalid_client", "Invalid service account")
         try:
-            claims = jwt.decode(assertion, key, algorithms=["RS256"], audience=self.token_uri)
+            claims = jwt.decode(assertion, key, algorithms=["RS256"], audience=GOOGLE_AUDIENCE)
         except jwt.PyJWTError as exc:
             raise OAuthError("invalid_grant", f"Invalid JWT Signature ({type(exc).__name__})") from None
         if not claims.get("sub"):
@@ -215,42 +217,45 @@ class TokenEndpoint:
 
 
 def _handler(endpoint: TokenEndpoint) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            url = urlparse(self.path)
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            if url.path.endswith("/.well-known/openid-configuration"):
-                self._json(200, endpoint.openid_configuration())
-            elif url.path.endswith("/authorize"):
-                self.send_response(302)
-                self.send_header("Location", endpoint.authorize(query))
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+    return type("TokenEndpointHandler", (_Handler,), {"endpoint": endpoint})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    endpoint: TokenEndpoint  # set per server by _handler
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path.endswith("/.well-known/openid-configuration"):
+            self._json(200, self.endpoint.openid_configuration())
+        elif url.path.endswith("/authorize"):
+            self.send_response(302)
+            self.send_header("Location", self.endpoint.authorize(query))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self._json(404, {"error": "not_found"})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        try:
+            if self.path.endswith("/devicecode"):
+                self._json(200, self.endpoint.device_authorization(form))
+            elif self.path.endswith("/token"):
+                self._json(200, self.endpoint.token(form))
             else:
                 self._json(404, {"error": "not_found"})
+        except OAuthError as exc:
+            self._json(exc.status, {"error": exc.error, "error_description": exc.description})
 
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-            try:
-                if self.path.endswith("/devicecode"):
-                    self._json(200, endpoint.device_authorization(form))
-                elif self.path.endswith("/token"):
-                    self._json(200, endpoint.token(form))
-                else:
-                    self._json(404, {"error": "not_found"})
-            except OAuthError as exc:
-                self._json(exc.status, {"error": exc.error, "error_description": exc.description})
+    def _json(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-        def _json(self, status: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
+    def log_message(self, *args: object) -> None:
+        pass  # keep pytest output clean
