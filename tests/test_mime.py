@@ -333,3 +333,29 @@ def test_zip_inside_zip_and_corrupt_zip_are_problems():
     corrupt = read_message(with_attachment(b"PK\x03\x04garbage", "broken.zip"))
     assert nested.documents == () and "archive inside an archive" in nested.problems[0]
     assert corrupt.documents == () and "not a readable zip" in corrupt.problems[0]
+
+
+def _provider_mail_with(pdf: bytes) -> bytes:
+    return b.as_bytes(b.attach(b.base_message(sender=b.PROVIDER, body="Yours"), pdf, "application/pdf", "cert.pdf"))
+
+
+@pytest.mark.parametrize("encoding", ["base64", "quoted-printable"])
+def test_transfer_encoded_message_rfc822_is_decoded(encoding):
+    # Exchange sends forwards-as-attachment base64-encoded, which RFC 2046 forbids.
+    import base64
+    import quopri
+
+    pdf = b.make_pdf("encoded")
+    inner = _provider_mail_with(pdf)
+    encoded = base64.encodebytes(inner) if encoding == "base64" else quopri.encodestring(inner)
+    raw = (b'From: a@b.example\nSubject: x\nContent-Type: multipart/mixed; boundary="zz"\n\n--zz\n'
+           b"Content-Type: text/plain\n\nhi\n--zz\nContent-Type: message/rfc822\nContent-Transfer-Encoding: "
+           + encoding.encode() + b"\n\n" + encoded + b"\n--zz--\n")
+    facts = read_message(raw)
+    assert [(d.data, d.origin) for d in facts.documents] == [(pdf, ("message/rfc822", "cert.pdf"))]
+
+
+def test_eml_file_sent_as_octet_stream_is_opened():
+    pdf = b.make_pdf("eml")
+    facts = read_message(with_attachment(_provider_mail_with(pdf), "Your certificate.eml"))
+    assert [(d.data, d.origin) for d in facts.documents] == [(pdf, ("message/rfc822", "cert.pdf"))]

@@ -7,8 +7,12 @@ and decorations (signature logos, tracking pixels) are dropped.
 """
 from __future__ import annotations
 
+import base64
+import quopri
 import re
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.errors import MissingHeaderBodySeparatorDefect
 from email.message import Message
 
 from mailbot.domain import Document
@@ -61,47 +65,103 @@ def find_documents(msg: Message, limits: MimeLimits, html_bodies: list[str]) -> 
                 finder.problems.append(f"parts nested deeper than {limits.max_depth} levels were not read")
                 depth_noted = True
             continue
-        children = _children(part)
+        children = _children(part, finder.problems)
         if children is None:
-            _consider_leaf(finder, part, origin)
-            continue
-        inner = origin + ("message/rfc822",) if part.get_content_maintype() == "message" else origin
-        stack.extend((child, depth + 1, inner) for child in reversed(children))
+            children = _consider_leaf(finder, part, origin)  # an .eml attachment has one child
+        if children and (part.get_content_maintype() == "message" or not part.is_multipart()):
+            origin = origin + ("message/rfc822",)
+        stack.extend((child, depth + 1, origin) for child in reversed(children or []))
     return finder.documents, finder.problems
 
 
-def _children(part: Message) -> list[Message] | None:
+def _children(part: Message, problems: list[str]) -> list[Message] | None:
     if not part.is_multipart():
         return None
     payload = part.get_payload()
-    return [child for child in payload if isinstance(child, Message)] if isinstance(payload, list) else []
+    if not isinstance(payload, list):
+        return []
+    if part.get_content_maintype() == "message" and _transfer_encoding(part) in ("base64", "quoted-printable"):
+        # RFC 2046 forbids it, Exchange does it anyway: the parser then reads the base64
+        # text as if it were the attached message. Decode it and parse again.
+        reparsed = _reparse_encoded_message(part, payload, problems)
+        return [reparsed] if reparsed is not None else []
+    return [child for child in payload if isinstance(child, Message)]
+
+
+def _transfer_encoding(part: Message) -> str:
+    try:
+        return str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    except Exception:  # noqa: BLE001 - a malformed header is simply no encoding
+        return ""
+
+
+def _reparse_encoded_message(part: Message, payload: list, problems: list[str]) -> Message | None:
+    inner = payload[0] if payload and isinstance(payload[0], Message) else None
+    try:
+        text = inner.as_bytes() if inner is not None else b""
+        if inner is not None and any(isinstance(d, MissingHeaderBodySeparatorDefect) for d in inner.defects):
+            # A soft-broken QP header line ended the parsed header early and regenerating it
+            # added a blank line after the headers: take it out again before decoding.
+            text = re.sub(rb"\r?\n\r?\n", b"\n", text, count=1)
+        if _transfer_encoding(part) == "base64":
+            data = base64.b64decode(re.sub(rb"[^A-Za-z0-9+/]", b"", text) + b"===")
+        else:
+            data = quopri.decodestring(text)
+        return parse_attached_message(data, part.policy)
+    except Exception as exc:  # noqa: BLE001 - undecodable: say so, keep going
+        problems.append(f"an attached message could not be decoded ({type(exc).__name__}); skipped")
+        return None
+
+
+def parse_attached_message(data: bytes, policy) -> Message:
+    """An attached message given as bytes (.eml attachment, encoded message/rfc822)."""
+    return message_from_bytes(data, policy=policy)
 
 
 def _referenced_cids(html_bodies: list[str]) -> set[str]:
     return {ref.strip("<>").lower() for html in html_bodies for ref in _CID_REF.findall(html)}
 
 
-def _consider_leaf(finder: _Finder, part: Message, origin: tuple[str, ...]) -> None:
+def _consider_leaf(finder: _Finder, part: Message, origin: tuple[str, ...]) -> list[Message] | None:
+    """Collect what this leaf holds; returns a message to descend into for .eml attachments."""
     name = _part_filename(part)
     ctype = part.get_content_type()
     if part.get_content_maintype() == "text" and not name and part.get_content_disposition() != "attachment":
-        return  # a body, not a document
+        return None  # a body, not a document
     data = _decoded(part)
     label = name or ctype
     if len(data) > finder.limits.max_attachment_bytes:
         finder.problems.append(f"{label}: {len(data) / MB:.1f} MB, over the "
                                f"{finder.limits.max_attachment_bytes / MB:.0f} MB attachment limit; skipped")
-        return
-    cid = (part.get("Content-ID") or "").strip().strip("<>").lower()
-    if ctype in _TNEF_TYPES or (name or "").lower() == "winmail.dat":
+        return None
+    lowered = (name or "").lower()
+    if ctype in _TNEF_TYPES or lowered == "winmail.dat":
         opened = open_tnef(data, label)
         if opened is not None:
             _take_members(finder, opened, origin + (label,))
-            return
-    elif ctype in _ZIP_TYPES or (name or "").lower().endswith(".zip"):
+            return None
+    elif ctype in _ZIP_TYPES or lowered.endswith(".zip"):
         _take_members(finder, open_zip(data, label, finder.limits), origin + (label,))
-        return
-    _consider_bytes(finder, data, name, ctype, origin + (label,), cid in finder.inline_cids if cid else False)
+        return None
+    elif lowered.endswith(".eml") and sniff_content_type(data) is None:
+        return _eml_attachment(data, part, label, finder.problems)
+    _consider_bytes(finder, data, name, ctype, origin + (label,), _content_id(part) in finder.inline_cids)
+    return None
+
+
+def _eml_attachment(data: bytes, part: Message, label: str, problems: list[str]) -> list[Message] | None:
+    try:
+        return [parse_attached_message(data, part.policy)]
+    except Exception as exc:  # noqa: BLE001 - RecursionError on absurd nesting, among others
+        problems.append(f"{label}: attached message could not be read ({type(exc).__name__}); skipped")
+        return None
+
+
+def _content_id(part: Message) -> str | None:
+    try:
+        return str(part.get("Content-ID") or "").strip().strip("<>").lower() or None
+    except Exception:  # noqa: BLE001 - malformed header: no Content-ID
+        return None
 
 
 def _take_members(finder: _Finder, opened: Opened, origin: tuple[str, ...]) -> None:
