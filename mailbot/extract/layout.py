@@ -69,16 +69,16 @@ def _split_runs(glyphs: list[Glyph], word_mode: bool = False) -> list[list[Glyph
         g_height = glyph.bottom - glyph.top
         if current:
             band = bottom - top
-            height = band if band > 1.0 else 1.0
-            slack = 0.25 * (band if band > g_height else g_height if g_height > 1.0 else 1.0)
+            height = max(1.0, band)
+            slack = 0.25 * (band if band > g_height else max(1.0, g_height))
             centre = (glyph.top + glyph.bottom) / 2
             jump = glyph.x0 - last_x1
-            ratio = g_height / (last_height if last_height > 0.1 else 0.1)
+            ratio = g_height / (max(0.1, last_height))
             if (top - slack <= centre <= bottom + slack and -height < jump < 4 * height
                     and (word_mode or 0.6 < ratio < 1.6)):
                 current.append(glyph)
-                top = glyph.top if glyph.top < top else top
-                bottom = glyph.bottom if glyph.bottom > bottom else bottom
+                top = min(top, glyph.top)
+                bottom = max(bottom, glyph.bottom)
                 last_height, last_x1 = g_height, glyph.x1
                 continue
             runs.append(current)
