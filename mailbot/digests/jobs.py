@@ -18,6 +18,7 @@ from mailbot.mail import notices
 from mailbot.mail.compose import render
 
 log = logging.getLogger("mailbot.digests")
+CATCH_UP_DAYS = 7
 
 
 def digest_day(app) -> int:  # type: ignore[no-untyped-def]
@@ -26,13 +27,15 @@ def digest_day(app) -> int:  # type: ignore[no-untyped-def]
 
 
 def digest_tick(app) -> MonthReport | None:  # type: ignore[no-untyped-def]
-    """On or after the digest day, send this month's run unless it is already done. None when not due.
+    """From the digest day to CATCH_UP_DAYS after it, send this month's run unless it is already done.
+    None when not due.
 
-    "On or after" so a daemon that was down on the day catches up; the month's notices are queued once.
+    The window lets a daemon that was down on the day catch up, without a first start late in a month
+    sending that month's statements at its end. The month's notices are queued once either way.
     """
     today = app.today()
     day = digest_day(app)
-    if today.day < day:
+    if not day <= today.day < day + CATCH_UP_DAYS:
         return None
     period = f"{today:%Y-%m}"
     if month_done(app, period):
