@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlmodel import select
 
@@ -19,7 +19,7 @@ from tests.test_digest_support import build_team, check_html
 
 def mailbot(config: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mailbot", "--config", config, *args],
-                          capture_output=True, text=True, timeout=120)
+                          check=False, capture_output=True, text=True, timeout=120)
 
 
 def test_preview_renders_without_queueing(tmp_path, db_url, smtp_server):  # type: ignore[no-untyped-def]
@@ -64,13 +64,13 @@ def test_send_and_escalate_report_as_json(tmp_path, db_url, smtp_server):  # typ
 
 def test_digest_tick_waits_for_the_day_then_runs_once(tmp_path, db_url, smtp_server):  # type: ignore[no-untyped-def]
     config = make_config(tmp_path, db_url, outbox=smtp_outbox(smtp_server))
-    now = {"t": datetime(2026, 11, 30, 23, 0, tzinfo=timezone.utc)}
+    now = {"t": datetime(2026, 11, 30, 23, 0, tzinfo=UTC)}
     app = App(config, clock=lambda: now["t"])
     build_team(app.engine)
     assert digest_tick(app) is None  # November was never run, but a week past its day is too late
-    now["t"] = datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc)
+    now["t"] = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
     report = digest_tick(app)
     assert report is not None and (report.period, report.queued, report.sent) == ("2026-12", 6, 7)
-    now["t"] = datetime(2026, 12, 2, 7, 0, tzinfo=timezone.utc)
+    now["t"] = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
     assert digest_tick(app) is None  # done
     assert len(smtp_server.wait_for(7)) == 7
