@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, select
 
 from mailbot.errors import MailbotError
@@ -24,6 +25,9 @@ from mailbot.ledger.techs import add_technician, find_by_address
 from mailbot.rules.model import hours_text
 
 VOIDED = "voided"
+# "WRT/ASD", "WRT, ASD", "WRT 03/02/2024; ASD 2024-05-10": a slash separates codes only between letters,
+# so the slashes of a date stay with it
+CERT_TOKENS = re.compile(r"[,;&\n]+|(?<=[A-Za-z])\s*/\s*(?=[A-Za-z])")
 
 
 class RowImporter:
@@ -48,6 +52,8 @@ class RowImporter:
                     handler(values)
             except (CellError, MailbotError) as exc:
                 self.report.skipped.append(self.issue(str(exc)))
+            except (IntegrityError, DataError) as exc:  # the database refused a value the checks let through
+                self.report.skipped.append(self.issue(f"the database refused this row: {exc.orig}"))
 
     # --- technicians -------------------------------------------------------------------------
 
@@ -80,7 +86,7 @@ class RowImporter:
             return []
         shared = parse_date(v["certified_on"]) if text(v.get("certified_on")) else None
         out = []
-        for token in re.split(r"[,;/&\n]+", cell):
+        for token in CERT_TOKENS.split(cell):
             code, _, rest = token.strip().partition(" ") if ":" not in token else token.strip().partition(":")
             rest = rest.strip(" ()")
             if not code.strip():

@@ -7,7 +7,6 @@ none do, reads `team.csv` itself as one tab recognised by its headers.
 from __future__ import annotations
 
 import csv
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -75,8 +74,8 @@ def _read_xlsx(path: Path) -> list[Sheet]:
     try:
         values = openpyxl.load_workbook(path, data_only=True)
         formulas = openpyxl.load_workbook(path, data_only=False)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise MailbotError(f"cannot read {path.name} as an .xlsx workbook: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file; one reason out
+        raise MailbotError(f"cannot read {path.name} as an .xlsx workbook: {exc or type(exc).__name__}") from None
     return [_sheet_of(ws, formulas[ws.title]) for ws in values.worksheets]
 
 
@@ -106,7 +105,10 @@ def write_tables(path: Path, tables: dict[str, Table]) -> list[Path]:
     if suffix == ".csv":
         written = []
         for kind, target in csv_paths(path).items():
-            _write_csv(target, *tables[kind])
+            try:
+                _write_csv(target, *tables[kind])
+            except OSError as exc:
+                raise MailbotError(f"cannot write {target}: {exc.strerror or exc}") from None
             written.append(target)
         return written
     if suffix == ".xlsx":
