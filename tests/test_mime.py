@@ -359,3 +359,14 @@ def test_eml_file_sent_as_octet_stream_is_opened():
     pdf = b.make_pdf("eml")
     facts = read_message(with_attachment(_provider_mail_with(pdf), "Your certificate.eml"))
     assert [(d.data, d.origin) for d in facts.documents] == [(pdf, ("message/rfc822", "cert.pdf"))]
+
+
+@needs_corpus
+def test_winmail_dat_inside_a_forwarded_message():
+    outlook_mail = b.attach(b.base_message(sender=b.PROVIDER), corpus("mimekit__MAPI_ATTACH_DATA_OBJ.tnef"),
+                            "application/ms-tnef", "winmail.dat")
+    facts = read_message(b.as_bytes(b.wrap_as_rfc822(outlook_mail)))
+    assert [(d.filename, d.origin) for d in facts.documents] == [
+        ("VIA_Nytt_1402.pdf", ("message/rfc822", "winmail.dat", "VIA_Nytt_1402.pdf"))
+    ]
+    assert facts.original_sender == "courses@academy.example"

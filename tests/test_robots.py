@@ -28,6 +28,7 @@ def message(headers: str, body: str = "Hello\n") -> EmailMessage:
     ("List-Unsubscribe: <mailto:leave@lists.example>\n", "List-Unsubscribe"),
     ("Return-Path: <>\n", "null sender"),
     ("Return-Path: \n", "null sender"),
+    ("X-Failed-Recipients: someone@example.com\n", "bounce"),
 ])
 def test_robot_headers(headers, word):
     reason = robot_reason(message(headers))
@@ -83,3 +84,33 @@ def test_read_message_reports_the_robot_reason():
     facts = read_message(b"From: MAILER-DAEMON@mx.example\nReturn-Path: <>\nSubject: failure\n\nsorry\n")
     assert facts.robot_reason is not None
     assert read_message(b"From: a@b.example\nSubject: hi\n\nhi\n").robot_reason is None
+
+
+@pytest.mark.parametrize("subject, robot", [
+    ("Automatic reply: Your certificate", True),
+    ("Out of Office: back Monday", True),
+    ("Undeliverable: Receipt for your course", True),
+    ("Delivery Status Notification (Failure)", True),
+    ("Mail delivery failed: returning message to sender", True),
+    ("Fwd: Out of office training certificate", False),
+    ("Fwd: Certificate of completion", False),
+])
+def test_automatic_subjects(subject, robot):
+    msg = email.message_from_string(f"From: a@b.example\nSubject: {subject}\n\nx\n", policy=default_policy)
+    assert (robot_reason(msg) is not None) is robot
+
+
+def test_bounce_carrying_the_original_certificate_is_still_marked_robot():
+    # The caller files it without a reply even though read_message found a PDF in it.
+    original = EmailMessage()
+    original["From"] = "certs@company.example"
+    original["Subject"] = "Receipt"
+    original.set_content("Recorded.")
+    original.add_attachment(b"%PDF-1.4 receipt", maintype="application", subtype="pdf", filename="r.pdf")
+    bounce = EmailMessage()
+    bounce["From"] = "MAILER-DAEMON@mx.example"
+    bounce["Subject"] = "Undelivered Mail Returned to Sender"
+    bounce.set_content("Delivery failed.")
+    bounce.add_attachment(original)
+    facts = read_message(bounce.as_bytes())
+    assert facts.robot_reason is not None and len(facts.documents) == 1

@@ -13,6 +13,8 @@ _BLOCK_TAGS = {
     "br", "p", "div", "tr", "li", "ul", "ol", "table", "blockquote", "h1", "h2", "h3", "h4",
     "h5", "h6", "hr", "pre", "section", "article", "header", "footer", "dt", "dd",
 }
+# Enough for any human-written mail body; beyond it html.parser only burns CPU on generated junk.
+_MAX_HTML_CHARS = 2_000_000
 _SKIPPED_TAGS = {"script", "style", "head", "title", "xml"}
 _SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]+")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
@@ -55,7 +57,7 @@ def html_to_text(html: str) -> str:
     """Readable text of an HTML document; never raises (broken HTML gives partial text)."""
     collector = _TextCollector()
     try:
-        collector.feed(html)
+        collector.feed(html[:_MAX_HTML_CHARS])
         collector.close()
     except Exception:  # noqa: BLE001, S110 - html.parser can assert on pathological markup;
         pass  # the text collected so far is still the best answer

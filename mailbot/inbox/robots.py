@@ -15,12 +15,21 @@ _AUTOREPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponse", "X-Autor
 _LIST_HEADERS = ("List-Id", "List-Unsubscribe", "List-Post")
 _ADDRESS_IN_ANGLES = re.compile(r"<([^<>]*)>")
 _HEADER_PEEK_CHARS = 2000
+# Robots that set none of the headers above still announce themselves in the subject
+# (Exchange OOF, Postfix/Exim/Gmail bounces). Anchored at the start: "Fwd: Out of office
+# training certificate" is a person's forward.
+_ROBOT_SUBJECT = re.compile(
+    r"^\s*(automatic reply|auto(matic)?[- ]?reply|autoreply|out of (the )?office|undeliverable|undelivered mail"
+    r"|delivery status notification|mail delivery (failed|failure|subsystem)|returned mail|delivery failure)\b",
+    re.IGNORECASE,
+)
 
 
 def robot_reason(msg: Message) -> str | None:
     """A short reason when `msg` was sent by a machine (bounce, auto-reply, list, bulk), else None."""
     for check in (_report_reason, _auto_submitted_reason, _autoreply_reason, _precedence_reason,
-                  _list_reason, _null_sender_reason, _daemon_sender_reason):
+                  _list_reason, _null_sender_reason, _daemon_sender_reason, _failed_recipients_reason,
+                  _subject_reason):
         try:
             reason = check(msg)
         except Exception:  # noqa: BLE001 - a malformed header must not make a robot look human
@@ -101,3 +110,13 @@ def _daemon_sender_reason(msg: Message) -> str | None:
             if re.search(rf"(^|[\s<\"']){local}(@|\s|>|$)", value):
                 return f"sent by {local.upper() if local.startswith('mailer') else local}"
     return None
+
+
+def _failed_recipients_reason(msg: Message) -> str | None:
+    return "bounce (X-Failed-Recipients header)" if header_text(msg, "X-Failed-Recipients") is not None else None
+
+
+def _subject_reason(msg: Message) -> str | None:
+    subject = header_text(msg, "Subject") or ""
+    found = _ROBOT_SUBJECT.match(subject)
+    return f"automatic subject ({found.group(0).strip()!r})" if found else None
