@@ -370,3 +370,12 @@ def test_winmail_dat_inside_a_forwarded_message():
         ("VIA_Nytt_1402.pdf", ("message/rfc822", "winmail.dat", "VIA_Nytt_1402.pdf"))
     ]
     assert facts.original_sender == "courses@academy.example"
+
+
+def test_encrypted_and_unreadable_winmail_parts_are_explained():
+    msg = b.attach(b.base_message(), b"\x30\x82garbage", "application/pkcs7-mime", "smime.p7m")
+    b.attach(msg, b"not tnef at all", "application/ms-tnef", "winmail.dat")
+    problems = read_message(b.as_bytes(msg)).problems
+    assert len(problems) == 2
+    assert "smime.p7m" in problems[0] and "encrypted" in problems[0]
+    assert "winmail.dat" in problems[1] and "TNEF" in problems[1]

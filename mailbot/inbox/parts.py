@@ -22,6 +22,7 @@ from mailbot.inbox.names import safe_filename
 from mailbot.inbox.sniff import HEIC, IMAGE_TYPES, describe_bytes, image_size, sniff_content_type
 
 _ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/x-zip"}
+_ENCRYPTED_TYPES = {"application/pkcs7-mime", "application/x-pkcs7-mime", "application/pgp-encrypted"}
 _TNEF_TYPES = {"application/ms-tnef", "application/vnd.ms-tnef"}
 # Parts that ride along with ordinary mail; skipping them is not worth a note to the admin.
 _UNREMARKABLE_TYPES = {
@@ -203,6 +204,10 @@ def _consider_bytes(finder: _Finder, data: bytes, name: str | None, declared: st
 
 def _skip_note(data: bytes, name: str | None, declared: str) -> str | None:
     lowered = (name or "").lower()
+    if declared in _ENCRYPTED_TYPES or lowered.endswith((".p7m", ".pgp", ".gpg")):
+        return "encrypted (S/MIME or PGP); mailbot cannot read it, ask the sender to forward it unencrypted"
+    if declared in _TNEF_TYPES or lowered == "winmail.dat":
+        return "a winmail.dat that is not readable TNEF; skipped"
     if declared == "application/pdf" or lowered.endswith(".pdf"):
         return f"labelled a PDF but {describe_bytes(data)} (an expired download link?); skipped"
     if name and declared not in _UNREMARKABLE_TYPES and not lowered.endswith((".gif", ".ics", ".vcf")):
