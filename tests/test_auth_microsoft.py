@@ -193,3 +193,30 @@ def test_unreachable_provider_is_transient_and_warned(mailbox, endpoint, tmp_pat
     assert failed.value.permanent is False and user in str(failed.value)
     [warning] = tokens.warnings(tokens.clock())
     assert user in warning and "will retry" in warning
+
+
+def test_device_code_sign_in_as_another_user_is_refused_and_nothing_stored(mailbox, endpoint, tmp_path):
+    _, user = mailbox
+    endpoint.approve_as = "someone.else@acme.example"
+    with pytest.raises(ProcessingError) as failed:
+        provider(endpoint, tmp_path, user, "device_code").login(ScriptedPrompt())
+    assert "someone.else@acme.example" in str(failed.value) and user in str(failed.value)
+    assert not (tmp_path / "tokens.json").exists()
+
+
+def test_wrong_client_secret_is_permanent_and_not_shown(mailbox, endpoint, tmp_path):
+    _, user = mailbox
+    endpoint.apps.secrets[APP_ID] = "the-secret-the-provider-expects"
+    with pytest.raises(ProcessingError) as failed:
+        provider(endpoint, tmp_path, user).token()
+    assert failed.value.permanent is True and "invalid_client" in str(failed.value)
+    assert APP_SECRET not in str(failed.value)
+
+
+def test_a_cached_token_does_not_rewrite_the_file(mailbox, endpoint, tmp_path):
+    _, user = mailbox
+    tokens = provider(endpoint, tmp_path, user)
+    tokens.token()
+    written = (tmp_path / "tokens.json").stat().st_ino
+    tokens.token()
+    assert (tmp_path / "tokens.json").stat().st_ino == written  # an atomic rewrite would be a new inode

@@ -115,7 +115,7 @@ def test_defaults_per_provider_and_secret_from_file(tmp_path):
     ({"provider": "microsoft", "flow": "service_account"}, "oauth2.flow"),
     ({"provider": "google", "flow": "installed_app", "client_id": "a"}, "oauth2.client_secret"),
     ({"provider": "google"}, "oauth2.service_account_file"),
-    ({"provider": "microsoft", "flow": "device_code", "client_id": "a", "refresh_token_days": 5},
+    ({"provider": "microsoft", "flow": "device_code", "client_id": "a", "refresh_token_days": 0},
      "oauth2.refresh_token_days"),
 ])
 def test_incomplete_oauth2_section_names_the_key(tmp_path, oauth2, key):

@@ -67,8 +67,8 @@ def _require(section: Any, flow: str) -> None:
         if not getattr(section, key):
             hint = " (or client_secret_file)" if key == "client_secret" else ""
             raise ConfigError(f"config key oauth2.{key}{hint}: required for oauth2.flow = \"{flow}\"")
-    if section.refresh_token_days < 8:
-        raise ConfigError("config key oauth2.refresh_token_days: must be at least 8 (warnings start 7 days before)")
+    if section.refresh_token_days < 1:
+        raise ConfigError("config key oauth2.refresh_token_days: must be at least 1")
 
 
 def provider_from_config(config: Config, *, session: requests.Session | None = None,

@@ -87,6 +87,10 @@ class MicrosoftProvider(TokenProvider):
         prompt.show(f"Sign in as {self.account}. Waiting for you to finish …")
         with _library_errors("waiting for the device-code sign-in"):
             result = app.acquire_token_by_device_flow(flow)
+        signed_in_as = (result.get("id_token_claims") or {}).get("preferred_username") or self.account
+        if signed_in_as.lower() != self.account.lower():  # its token would be refused for the mailbox
+            raise AuthFailure(f"signed in as {signed_in_as}, but the mailbox is {self.account}: "
+                              "sign in again as the mailbox user", permanent=True)
         return self._grant(doc, cache, result)
 
     def _grant(self, doc: dict[str, Any], cache: msal.SerializableTokenCache, result: dict[str, Any]) -> Grant:

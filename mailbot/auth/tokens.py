@@ -186,7 +186,8 @@ class TokenProvider(ABC):
             try:
                 grant = self._sign_in(doc, prompt)
             except AuthFailure as failure:
-                raise self._failed(self.store.load(), failure) from None
+                # Not recorded: a botched sign-in attempt says nothing about the tokens already stored.
+                raise self._failed({}, failure) from None
             self._succeeded(doc, grant)
             self.store.save(doc)
         log.info("oauth2 signed in account=%s provider=%s flow=%s", self.account, self.settings.provider,
@@ -231,7 +232,10 @@ class TokenProvider(ABC):
         meta = doc.setdefault("meta", {})
         meta.update(self._identity())
         meta.setdefault("signed_in_at", _iso(self.clock()))
-        meta["access_expires_at"] = _iso(grant.expires_at)
+        if meta.get("access_token_fingerprint") != fingerprint(grant.access_token):
+            # Only a new token moves the expiry: a cache hit then leaves the file untouched.
+            meta["access_token_fingerprint"] = fingerprint(grant.access_token)
+            meta["access_expires_at"] = _iso(grant.expires_at)
         meta.pop("last_failure", None)
         if grant.refresh_token and meta.get("refresh_token_fingerprint") != fingerprint(grant.refresh_token):
             # A new (rotated) refresh token starts a new lifetime.
