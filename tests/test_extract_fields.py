@@ -48,6 +48,7 @@ def test_cpe_on_a_fifty_minute_hour_is_converted_and_flagged():
 
 
 @pytest.mark.parametrize("text, hours", [("Time to complete: 1.50 - 2.00 h", None), ("2 hours 27 min", "2.45"),
+                                         ("Length: 90 minutes", "1.5"),
                                          ("01 Days Faculty Development Program", None)])
 def test_ranges_and_durations_go_to_review(text, hours):
     choice = choose_hours(find_hours([text]))
@@ -64,7 +65,7 @@ def test_disagreeing_hour_figures_go_to_review():
     ("Mar. 2nd, 2026", date(2026, 3, 2)), ("15-Jan-2026", date(2026, 1, 15)),
     ("9th day of February, 2026", date(2026, 2, 9)), ("Issued this 11th Day of October, 2021", date(2021, 10, 11)),
     ("April 8-10, 2026", date(2026, 4, 10)), ("July 26-28, 2022", date(2022, 7, 28)),
-    ("March 2, 2026 - March 4, 2026", date(2026, 3, 4)), ("2026-04-28 to 2026-05-01", date(2026, 5, 1)),
+    ("March 2, 2026 - March 4, 2026", date(2026, 3, 4)), ("Completed 2026/03/02", date(2026, 3, 2)), ("2026-04-28 to 2026-05-01", date(2026, 5, 1)),
 ])
 def test_dates_in_every_format(text, expected):
     value, reasons = pick_date(find_dates([text]))

@@ -21,7 +21,7 @@ _YEAR = r"(?P<year>(?:19|20)\d\d)"
 
 # each pattern names day/mon/year; `day1` marks the first day of a range
 PATTERNS = [
-    re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<mnum>\d{1,2})-(?P<day>\d{1,2})\b"),
+    re.compile(r"\b(?P<year>(?:19|20)\d\d)([-/.])(?P<mnum>\d{1,2})\2(?P<day>\d{1,2})\b"),
     re.compile(rf"\b{_MON}\s+(?P<day1>\d{{1,2}}){_ORD}\s*(?:-|–|—|to|through|thru)\s*(?P<day>\d{{1,2}}){_ORD},?\s+{_YEAR}",
                re.IGNORECASE),
     re.compile(rf"\b(?P<day1>\d{{1,2}}){_ORD}\s*(?:-|–|—|to)\s*(?P<day>\d{{1,2}}){_ORD}\s+{_MON},?\s+{_YEAR}", re.IGNORECASE),

@@ -37,6 +37,7 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
                          r"(?:h|hrs?|hours?)\b", _I)),
     ("duration", re.compile(r"(?P<num>\d{1,2})\s*(?:hours?|hrs?|h)\s*(?:and\s*)?(?P<min>\d{1,2})\s*"
                             r"(?:min(?:ute)?s?|m)\b", _I)),
+    ("minutes", re.compile(r"(?P<num>\d{2,3})\s*min(?:ute)?s\b", _I)),
     ("days", re.compile(r"(?P<num>\d{1,2})\s*days?\b", _I)),
     # OCR reads IACET as LACET or 1ACET: accept any short capitalised word before CEU
     ("ceu", re.compile(rf"{NUM}\s*(?:[A-Z1]{{3,6}}\s*)?(?:CEUs?|continuing education units?)\b", _I)),
@@ -78,6 +79,8 @@ def _hit(unit: str, match: re.Match, index: int, fifty_minute: bool) -> HoursHit
     if unit == "duration":
         minutes = Decimal(int(match.group("min"))) / 60
         return HoursHit(_clock(num + minutes), "duration", index, "a course duration, not a stated credit")
+    if unit == "minutes":
+        return HoursHit(_clock(num / 60), "duration", index, "a course duration, not a stated credit")
     if unit == "days":
         return HoursHit(Decimal(0), "days", index, "duration in days, not hours")
     if unit == "ceu":

@@ -43,7 +43,7 @@ class NameFound:
 
 
 def clean_name(text: str) -> str:
-    text = HONORIFIC.sub("", text.strip(" :,-–"))
+    text = HONORIFIC.sub("", text.strip(" :,-–|_~•*©®™°`"))  # OCR leaves rules and specks at the edges
     text = SUFFIX_STOP.sub("", text)
     text = re.sub(r",\s*(?:jr|sr|ii|iii)\.?$", lambda m: m.group(0), text, flags=re.IGNORECASE)
     return " ".join(text.split()).strip(" ,:;")

@@ -31,10 +31,10 @@ CUE_WORDS = re.compile(r"certif(?:y|ies)|presented|awarded|congratulations|compl
 
 
 def clean_title(text: str) -> str:
-    text = " ".join(text.split()).strip(" :;,-–“”\"'")
+    text = " ".join(text.split()).strip(" :;,-–“”\"'|_~•*©°`")
     previous = None
     while previous != text:
-        previous, text = text, STRIP_TAIL.sub("", text).strip(" :;,.-–“”\"'")
+        previous, text = text, STRIP_TAIL.sub("", text).strip(" :;,.-–“”\"'|_~•*©°`")
     return text
 
 
