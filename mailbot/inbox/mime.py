@@ -53,9 +53,12 @@ def read_message(raw: bytes, limits: MimeLimits | None = None) -> MailFacts:
 def _read(raw: bytes, limits: MimeLimits, problems: list[str]) -> MailFacts:
     policy = _BoundedPolicy(max_header_chars=limits.max_header_chars)
     msg, whole = _parse(raw, limits, policy, problems)
-    html_bodies = _html_bodies(msg) if whole else []
-    body_text = _body_text(msg, html_bodies) if whole else ""
-    documents, part_problems = find_documents(msg, limits, html_bodies) if whole else ([], [])
+    # Each stage is guarded on its own, so a bug in one (say, attachments) still leaves the
+    # sender and subject known and the message can be filed for review with a reason.
+    html_bodies = _attempt("body", lambda: _html_bodies(msg), [], problems) if whole else []
+    body_text = _attempt("body", lambda: _body_text(msg, html_bodies), "", problems) if whole else ""
+    documents, part_problems = (_attempt("attachments", lambda: find_documents(msg, limits, html_bodies),
+                                         ([], []), problems) if whole else ([], []))
     from_addr, from_name = _sender(msg)
     return MailFacts(
         from_addr=from_addr,
@@ -66,11 +69,20 @@ def _read(raw: bytes, limits: MimeLimits, problems: list[str]) -> MailFacts:
         in_reply_to=_first_message_id(_header(msg, "In-Reply-To")),
         references=tuple(_MESSAGE_ID.findall(_header(msg, "References") or ""))[:100],
         robot_reason=robot_reason(msg),
-        original_sender=_original_sender(msg, body_text, html_bodies) if whole else None,
+        original_sender=(_attempt("forward header", lambda: _original_sender(msg, body_text, html_bodies), None,
+                                  problems) if whole else None),
         body_text=body_text,
         documents=tuple(documents),
         problems=tuple(problems + part_problems),
     )
+
+
+def _attempt(stage: str, compute, default, problems: list[str]):
+    try:
+        return compute()
+    except Exception as exc:  # noqa: BLE001 - see _read: one stage failing must not lose the rest
+        problems.append(f"message could not be read ({stage}: {type(exc).__name__})")
+        return default
 
 
 def _parse(raw: bytes, limits: MimeLimits, policy: EmailPolicy, problems: list[str]) -> tuple[Message, bool]:
