@@ -13,8 +13,7 @@ SEVERAL_PEOPLE = "several people on one document"
 
 def _roster(page: Page) -> Extraction:
     found = read_fields(page)
-    found.person_name = None
-    found.hours = None if found.hours is None else found.hours
+    found.person_name = None  # the attendees' names are listed; each has a certificate page of their own
     found.reasons = ["a training record listing several people", *[r for r in found.reasons if "name" not in r]]
     return found
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from mailbot.domain import Extraction
 from mailbot.extract.dates import DateHit, find_dates, has_year_only
@@ -27,7 +28,7 @@ NOT_CE = re.compile(r"volunteer|community service", re.IGNORECASE)
 OCR_PENALTY = 0.85
 
 
-def pick_date(hits: list[DateHit]) -> tuple[object, list[str]]:
+def pick_date(hits: list[DateHit]) -> tuple[date | None, list[str]]:
     """Completion beats a range's last day beats an undescribed date beats the issue date."""
     for kind in ("completion", "range", "plain", "issue"):
         chosen = [hit for hit in hits if hit.kind == kind]
@@ -37,10 +38,8 @@ def pick_date(hits: list[DateHit]) -> tuple[object, list[str]]:
         if len(values) > 1:
             listed = ", ".join(v.isoformat() for v in values)
             return None, [f"several possible completion dates ({listed})"]
-        others = {hit.value for hit in hits if hit.kind != "expiry"} - set(values)
         if all(hit.ambiguous for hit in chosen) and not any(not h.ambiguous and h.value == values[0] for h in hits):
             return values[0], ["numeric date could be month/day or day/month"]
-        del others
         return values[0], []
     return None, []
 
