@@ -176,3 +176,16 @@ def test_csv_export_writes_three_files_that_import_back(tmp_path, db_url, capsys
     code, out, _ = run(capsys, fresh, "import", str(tmp_path / "ledger.csv"), "--json")
     report = json.loads(out)
     assert report["added"] == {"technicians": 2, "certifications": 4, "credits": 3} and report["skipped"] == []
+
+
+def test_a_known_technician_shown_as_former_staff_becomes_inactive_but_never_the_reverse(app, tmp_path):
+    _import(app, messy_workbook(tmp_path / "tracker.xlsx"))
+    later = tmp_path / "later.csv"
+    later.write_text(f"Name,Email,Status,Left on\nDana Reyes,{DANA},former,2026-08-31\nBob Former,{BOB},active,\n")
+    report = _import(app, later)
+    assert report.added == {"technicians": 0, "certifications": 0, "credits": 0}
+    assert report.notes == ["Dana Reyes: marked inactive (former staff in the sheet)"]
+    with session_scope(app.engine) as s:
+        views = {v.email: s.get(Technician, v.id) for v in list_views(s)}
+        assert (views[DANA].active, views[DANA].left_on) == (False, date(2026, 8, 31))
+        assert views[BOB].active is False  # coming back is `techs edit --reactivate`, never an import

@@ -69,3 +69,5 @@ def test_deactivate_keeps_the_technician_recognisable_and_their_history(setup, c
         assert find_by_address(s, "dana@example.com").active is False  # mail still identifies her
     code, _, err = run(capsys, config, "techs", "deactivate", "dana@example.com")
     assert code == 1 and "already inactive" in err
+    code, out, _ = run(capsys, config, "techs", "edit", "dana@example.com", "--reactivate", "--json")
+    assert code == 0 and (json.loads(out)["active"], json.loads(out)["left_on"]) == (True, None)

@@ -107,7 +107,7 @@ def _note(row: dict, report: dict) -> str:
     if row["uncovered"]:
         return "NOBODY CURRENT"
     if row["at_risk"]:
-        return f"AT RISK: none left if {', '.join(report['next_lapse_emails'])} lapse on {report['next_lapse_on']}"
+        return f"AT RISK: nobody left if {', '.join(report['next_lapse_emails'])} lapse on {report['next_lapse_on']}"
     return ""
 
 
@@ -118,6 +118,6 @@ def _callouts(report: dict) -> list[str]:
     if uncovered:
         lines.append(f"no current certified technician: {', '.join(uncovered)}")
     if at_risk:
-        lines.append(f"the next lapse ({', '.join(report['next_lapse_emails'])}, cycle ends "
-                     f"{report['next_lapse_on']}) would leave nobody current in: {', '.join(at_risk)}")
+        lines.append(f"the next lapse ({', '.join(report['next_lapse_emails'])} on {report['next_lapse_on']}, "
+                     f"unless their hours are in by then) would leave nobody current in: {', '.join(at_risk)}")
     return lines

@@ -85,10 +85,11 @@ def list_(as_json: bool) -> None:
 @click.option("--add-email", "add_emails", multiple=True, help="Another address that identifies them (repeat).")
 @click.option("--remove-email", "remove_emails", multiple=True, help="Forget an address (repeat).")
 @click.option("--add-cert", "add_certs", multiple=True, help="Certification gained, DESIGNATION:YYYY-MM-DD.")
+@click.option("--reactivate", is_flag=True, help="A former technician is back: active again.")
 @click.option("--json", "as_json", is_flag=True, help="Print the technician as JSON afterwards.")
 def edit(email: str, name: str | None, iicrc_id: str | None, cycle_start: str | None,
          add_emails: tuple[str, ...], remove_emails: tuple[str, ...], add_certs: tuple[str, ...],
-         as_json: bool) -> None:
+         reactivate: bool, as_json: bool) -> None:
     """Change a technician's details (every change goes to the audit trail).
 
     \b
@@ -102,7 +103,8 @@ def edit(email: str, name: str | None, iicrc_id: str | None, cycle_start: str | 
     with session_scope(app.engine) as s:
         tech = get_by_email(s, email)
         changes = edit_technician(s, tech, actor=actor(), name=name, iicrc_id=iicrc_id, cycle_start=start,
-                                  add_emails=list(add_emails), remove_emails=list(remove_emails), add_certs=certs)
+                                  add_emails=list(add_emails), remove_emails=list(remove_emails), add_certs=certs,
+                                  reactivate=reactivate)
         v = view(s, tech)
     if as_json:
         emit_json_lines([v.as_json()])

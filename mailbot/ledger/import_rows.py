@@ -10,6 +10,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, select
 
 from mailbot.errors import MailbotError
+from mailbot.ledger import audit
 from mailbot.ledger import credits as credit_ops
 from mailbot.ledger.cells import (
     CellError,
@@ -68,6 +69,7 @@ class RowImporter:
         cycle = parse_date(v["cycle_start"]) if text(v.get("cycle_start")) else None
         if existing is not None:
             self._add_certs(existing, certs)
+            self._mark_leaver(existing, active, left_on)
             return
         if not emails:
             raise CellError(f"{name}: no email address (mailbot knows technicians by the address they forward from)")
@@ -78,6 +80,17 @@ class RowImporter:
         self.session.add(tech)
         self.report.added["technicians"] += 1
         self._add_certs(tech, certs)
+
+    def _mark_leaver(self, tech: Technician, active: bool | None, left_on: date | None) -> None:
+        """A known technician the sheet now shows as former staff becomes inactive (never the reverse:
+        bringing someone back is `mailbot techs edit --reactivate`, not a side effect of an import)."""
+        if not tech.active or (active is not False and left_on is None):
+            return
+        tech.active, tech.left_on = False, left_on
+        self.session.add(tech)
+        audit.record(self.session, self.actor, "tech.deactivate", "technician", tech.id,
+                     left_on=left_on.isoformat() if left_on else None, source="import")
+        self.report.notes.append(f"{tech.name}: marked inactive (former staff in the sheet)")
 
     def _cert_cell(self, v: dict[str, Any]) -> list[tuple[str, date]]:
         """'WRT/ASD' with a Certified on column, or 'WRT 2024-03-01; ASD 2024-05-10' in one cell."""

@@ -103,11 +103,15 @@ def list_views(session: Session, *, include_inactive: bool = True) -> list[TechV
 
 def edit_technician(session: Session, tech: Technician, *, actor: str, name: str | None = None,
                     iicrc_id: str | None = None, cycle_start: date | None = None, add_emails: list[str] = (),
-                    remove_emails: list[str] = (), add_certs: list[tuple[str, date]] = ()) -> list[str]:
+                    remove_emails: list[str] = (), add_certs: list[tuple[str, date]] = (),
+                    reactivate: bool = False) -> list[str]:
     """Change what is given; returns what changed (also written to the audit trail)."""
     from mailbot.ledger import audit
 
     changes = [f"{label} {old!r} → {new!r}" for label, old, new in _field_edits(tech, name, iicrc_id, cycle_start)]
+    if reactivate and not tech.active:
+        changes.append(f"active again (had left on {tech.left_on})")
+        tech.active, tech.left_on = True, None
     for addr in add_emails:
         add_address(session, tech.id, addr)
         changes.append(f"address {normalize(addr)} added")
