@@ -95,8 +95,12 @@ def test_corpus_names_match_their_owner_registered_plainly():
     printed = [entry["name"] for key, entry in expected.items() if key.startswith("pdf/hoff__")]
     assert len(printed) >= 3
     registered = min(printed, key=lambda name: (len(name.split()), len(name)))  # the shortest full form
-    results = {name: names_match(name, registered) for name in printed if len(name.split()[0].strip(".")) > 1}
-    assert results and all(result.ok for result in results.values()), results
+    first_name = registered.split()[0].lower()
+    with_first = {name: names_match(name, registered) for name in printed if first_name in name.lower().split()}
+    initials_only = {name: names_match(name, registered) for name in printed if name not in with_first}
+    assert len(with_first) >= 2 and all(result.ok for result in with_first.values()), with_first
+    # Printed with initials that are not the registered first name's: review, never a silent ok.
+    assert all(not result.ok for result in initials_only.values()), initials_only
 
 
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None)
