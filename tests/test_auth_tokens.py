@@ -138,3 +138,29 @@ def test_auth_warnings_for_a_delegated_account_never_signed_in(tmp_path):
               clock=lambda: NOW)
     [warning] = auth_warnings(app)
     assert "certs@acme.example" in warning and "not signed in" in warning
+
+
+def test_a_cache_written_by_root_belongs_to_the_owner_of_the_state_folder(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root (as `mailbot auth login` run by an admin would be)")
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chown(state, 65534, 65534)  # the daemon's user (systemd StateDirectory=)
+    store = TokenStore(state / "tokens.json")
+    with store.locked():
+        store.save({"cache": "x"})
+    for path in (state / "tokens.json", state / "tokens.json.lock"):
+        assert (path.stat().st_uid, stat.S_IMODE(path.stat().st_mode)) == (65534, 0o600)
+
+
+def test_an_unwritable_cache_is_a_permanent_error_naming_the_key(tmp_path):
+    from mailbot.auth.microsoft import MicrosoftProvider
+    from mailbot.errors import ProcessingError
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    settings = Settings(**{**APP_ONLY.__dict__, "token_cache": blocker / "tokens.json"})
+    with pytest.raises(ProcessingError) as failed:
+        MicrosoftProvider(settings).token()
+    assert failed.value.permanent is True and "oauth2.token_cache" in str(failed.value)
+    assert "certs@acme.example" in str(failed.value)

@@ -50,6 +50,7 @@ class TokenStore:
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
             os.fchmod(fd, FILE_MODE)  # mkstemp already uses 0600; say so explicitly, umask-independent
+            self._give_to_directory_owner(fd)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle, indent=1, sort_keys=True)
                 handle.flush()
@@ -65,12 +66,22 @@ class TokenStore:
         """Hold an exclusive lock (a separate .lock file, so the atomic rename does not drop it)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        self._give_to_directory_owner(fd)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    def _give_to_directory_owner(self, fd: int) -> None:
+        """`mailbot auth login` run as root must leave a file the daemon's user can read: the state folder
+        (systemd StateDirectory=, owned by that user) says who that is."""
+        if os.geteuid() != 0:
+            return
+        owner = self.path.parent.stat()
+        if owner.st_uid != 0:
+            os.fchown(fd, owner.st_uid, owner.st_gid)
 
     def _tighten_mode(self) -> None:
         # A cache copied in by hand may be group/world readable; it holds bearer tokens.

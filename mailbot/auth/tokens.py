@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 import requests
 
 from mailbot.auth.store import TokenStore
-from mailbot.errors import ProcessingError
+from mailbot.errors import ConfigError, ProcessingError
 
 log = logging.getLogger("mailbot.auth")
 
@@ -165,7 +166,7 @@ class TokenProvider(ABC):
 
     def token(self) -> str:
         """A current access token. Raises ProcessingError (permanent when an admin must sign in again)."""
-        with self.store.locked():
+        with self._cache_file():
             doc = self.store.load()
             if not self._matches(doc):
                 doc = {}
@@ -179,9 +180,23 @@ class TokenProvider(ABC):
                 self.store.save(doc)
         return grant.access_token
 
+    @contextmanager
+    def _cache_file(self) -> Iterator[None]:
+        """Hold the cache lock; a cache that cannot be read or written is an admin's problem (permanent)."""
+        try:
+            with self.store.locked():
+                yield
+        except requests.RequestException as exc:  # an OSError too, but the network's, not the file's
+            raise ProcessingError(f"OAuth2 sign-in for {self.account}: cannot reach the provider "
+                                  f"({type(exc).__name__})", permanent=False) from None
+        except (OSError, ConfigError) as exc:
+            reason = f"{exc.strerror} ({exc.filename})" if isinstance(exc, OSError) else str(exc)
+            raise ProcessingError(f"OAuth2 sign-in for {self.account}: the token cache (config key "
+                                  f"oauth2.token_cache) is unusable: {reason}", permanent=True) from None
+
     def login(self, prompt: LoginPrompt) -> AuthStatus:
         """Sign in interactively (or, for app-only flows, prove the credentials work) and store the tokens."""
-        with self.store.locked():
+        with self._cache_file():
             doc: dict[str, Any] = {}
             try:
                 grant = self._sign_in(doc, prompt)
