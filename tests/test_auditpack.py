@@ -76,7 +76,8 @@ def open_pack(path):
 def test_pack_holds_every_credit_with_its_evidence_and_trail(ledger):
     app, tmp_path, ids = ledger
     with session_scope(app.engine) as s:
-        result = build_pack(s, tmp_path / "pack.zip", evidence_root=tmp_path / "evidence")
+        result = build_pack(s, tmp_path / "pack.zip", evidence_root=tmp_path / "evidence", rules=app.rules,
+                            as_of=date(2026, 5, 1))
     zf, index = open_pack(tmp_path / "pack.zip")
     assert len(index) == 4 and result["credits"] == 4
     emailed = next(r for r in index if r["credit_id"] == str(ids["emailed"]))
@@ -94,6 +95,8 @@ def test_pack_holds_every_credit_with_its_evidence_and_trail(ledger):
     summary = zf.read("summary.txt").decode()
     assert "approved by office@testco.example" in summary and "VOIDED by cli:office" in summary
     assert "EVIDENCE NOT FOUND" in summary and "left on 2026-06-30" in summary
+    # Dana: WRT 2023-04-03 → cycle 2023-04-03 .. 2027-04-02; 7 + 1.5 h standing (the voided 2 h never count)
+    assert "balance as of 2026-05-01: 8.5 of 14 h in the cycle 2023-04-03 to 2027-04-02" in summary
 
 
 def test_names_inside_the_zip_cannot_escape_it(ledger):
@@ -116,7 +119,8 @@ def test_leaver_packet_holds_only_that_technician(ledger, capsys):
     zf, index = open_pack(tmp_path / "lee.zip")
     assert [r["email"] for r in index] == ["lee@example.com"]
     assert json.loads(out)["credits"] == 1
-    assert "Dana" not in zf.read("summary.txt").decode()
+    summary = zf.read("summary.txt").decode()
+    assert "Dana" not in summary and "balance as of" in summary
 
 
 def test_unknown_technician_is_a_one_line_error(ledger, capsys):

@@ -70,6 +70,8 @@ def test_headers_common_spellings_typos_and_overrides():
     assert mapped.unmapped == ["Notes"] and mapped.usable()
     assert guess_field(TECHNICIANS, "Technican Name") == "name"  # typo
     assert guess_field(CE_LOG, "Certificate ID") is None  # a decoy number, not the IICRC ID
+    assert guess_field(CE_LOG, "IICRC #") == "iicrc_id" and guess_field(CE_LOG, "Approval #") == "approval_number"
+    assert guess_field(TECHNICIANS, "Cert #") is None  # a certificate number, not the designations held
     forced = map_headers(CE_LOG, ["Who", "What", "When", "How long"],
                          overrides=parse_overrides(["who=name", "WHAT=course", "When=date", "How long=hours"]))
     assert forced.columns == {0: "name", 1: "course", 2: "date", 3: "hours"}

@@ -33,7 +33,7 @@ def audit_pack(out: Path, tech_email: str | None, as_json: bool) -> None:
     with session_scope(app.engine) as s:
         tech = get_by_email(s, tech_email) if tech_email else None
         try:
-            result = build_pack(s, out, evidence_root=root, tech=tech,
+            result = build_pack(s, out, evidence_root=root, tech=tech, rules=app.rules, as_of=app.today(),
                                 generated_at=app.clock().astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
         except OSError as exc:
             raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None

@@ -16,6 +16,7 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +117,10 @@ def _extension(document: Document) -> str:
 
 
 def build_pack(session: Session, out: Path, *, evidence_root: Path | None = None,
-               tech: Technician | None = None, generated_at: str = "") -> dict[str, Any]:
-    """Write the zip; returns counts and the evidence that could not be found (the pack is still written)."""
+               tech: Technician | None = None, generated_at: str = "", rules: Any = None,
+               as_of: date | None = None) -> dict[str, Any]:
+    """Write the zip; returns counts and the evidence that could not be found (the pack is still written).
+    With rules and as_of, the summary also shows each technician's balance at that date."""
     from mailbot.ledger.auditpack_summary import summary_text
 
     techs = [tech] if tech else list(session.exec(select(Technician).order_by(Technician.name)).all())
@@ -129,7 +132,13 @@ def build_pack(session: Session, out: Path, *, evidence_root: Path | None = None
     flat = [e for _, group in entries for e in group]
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("index.csv", _index_csv(flat))
-        zf.writestr("summary.txt", summary_text(session, entries, generated_at))
+        balance_of = None
+        if rules is not None and as_of is not None:
+            from mailbot.ledger.balances import compute_for
+
+            def balance_of(t: Technician) -> Any:
+                return compute_for(session, rules, t, as_of)
+        zf.writestr("summary.txt", summary_text(session, entries, generated_at, balance_of))
         for e in flat:
             for name, data in e.files.items():
                 zf.writestr(name, data)

@@ -1,6 +1,7 @@
 """The readable summary.txt of an audit pack: per technician, their certifications and each credit's trail."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -10,11 +11,16 @@ from mailbot.ledger.techs import view
 from mailbot.rules.model import hours_text
 
 
-def summary_text(session: Session, entries: list[tuple[Any, list[Any]]], generated_at: str) -> str:
+def summary_text(session: Session, entries: list[tuple[Any, list[Any]]], generated_at: str,
+                 balance_of: Any = None) -> str:
+    """balance_of(tech) → the technician's Balance, or None to leave balances out."""
     lines = ["mailbot audit pack", f"generated: {generated_at}" if generated_at else "", "",
              "Every credit below has a row in index.csv; its files are in the folder named there.", ""]
     for tech, group in entries:
         lines += _technician_block(session, tech, group)
+        if balance_of is not None:
+            lines += _balance_lines(balance_of(tech))
+        lines.append("")
     missing = [m for _, group in entries for e in group for m in e.missing]
     if missing:
         lines += ["EVIDENCE NOT FOUND", *(f"  - {m}" for m in missing), ""]
@@ -31,7 +37,16 @@ def _technician_block(session: Session, tech: Any, group: list[Any]) -> list[str
              f"  credits: {len(group)} ({hours_text(standing)} h standing, voided ones listed but not counted)"]
     for e in group:
         lines += _credit_lines(e.row)
-    return lines + [""]
+    return lines
+
+
+def _balance_lines(balance: Any) -> list[str]:
+    if balance.cycle_end is None:
+        return [f"  balance as of {balance.as_of}: {balance.status}"]
+    last_day = balance.cycle_end - timedelta(days=1)  # cycle_end is exclusive
+    line = (f"  balance as of {balance.as_of}: {hours_text(balance.earned)} of {hours_text(balance.required)} h "
+            f"in the cycle {balance.cycle_start} to {last_day}; status {balance.status}")
+    return [line]
 
 
 def _credit_lines(row: dict[str, Any]) -> list[str]:

@@ -63,8 +63,10 @@ FUZZY_CUTOFF = 0.85
 
 
 def normalize_header(text: object) -> str:
-    """'  Tech-Name (legal)# ' → 'tech name legal'. Case, accents and punctuation do not matter."""
-    plain = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode().lower()
+    """'  Tech-Name (legal) ' → 'tech name legal'. Case, accents and punctuation do not matter."""
+    # "#" means number: "Cert #" is a certificate number, not a designation; "IICRC #" is the IICRC ID
+    spelled = str(text or "").replace("#", " number ")
+    plain = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", " ", plain).strip()
 
 
