@@ -90,6 +90,7 @@ def test_ambiguous_numeric_date_is_flagged():
     (["Attendee: Sam Park"], "Sam Park"),
     (["Proudly presented to", "Mr. R. J. Singh"], "R. J. Singh"),
     (["is hereby awarded to", "Zoë Müller-Lüdenscheidt"], "Zoë Müller-Lüdenscheidt"),
+    (["Congratulations!", "Lee Adams"], "Lee Adams"),
 ])
 def test_names_after_every_cue(texts, name):
     found = find_name(lines_of(*texts))
@@ -163,3 +164,9 @@ def test_approval_numbers(text, code):
 def test_certificate_and_person_ids_are_not_approval_numbers(text):
     from mailbot.extract.fields import find_approval
     assert find_approval(lines_of(text)) is None
+
+
+def test_a_group_certificate_naming_several_people_is_flagged():
+    page = Page(1, lines_of("This certifies that", "Ann Lee", "Participant: Bo Chan", "has completed",
+                            "Odor Control Technician", "7 CECs", "Completed: 2026-03-02"))
+    assert "several people named on one page" in read_fields(page).reasons

@@ -8,7 +8,7 @@ from mailbot.domain import Extraction
 from mailbot.extract.dates import DateHit, find_dates, has_year_only
 from mailbot.extract.hours import choose_hours, find_hours
 from mailbot.extract.layout import Line, Page, label_above
-from mailbot.extract.names import find_name
+from mailbot.extract.names import distinct_people, find_name
 from mailbot.extract.titles import CODE_LINE, find_title
 
 PROVIDER = re.compile(r"(?i:(?:training provider|approved provider|provider|sponsor)\s*:|"
@@ -124,6 +124,8 @@ def read_fields(page: Page) -> Extraction:
         reasons.append("no name found")
     elif not name.cued:
         reasons.append("name found by layout only")
+    elif distinct_people(lines) > 1:
+        reasons.append("several people named on one page")
     title, title_sure = find_title(lines, name.line if name else None)
     if not title:
         reasons.append("no course title found")

@@ -3,6 +3,7 @@ biggest line that looks like a person's name (which alone is not trusted without
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mailbot.extract.layout import Line
@@ -16,6 +17,7 @@ CUE_NEXT_LINE = re.compile(
     r"(?:certif(?:y|ies)(?: that)?|presented to|awarded to|granted to|acknowledge that|recogni[sz]es|"
     r"is hereby|proudly|this is to|recognizes that|name|"
     r"(?:client|participant|attendee|learner|student|employee|recipient|trainee)(?:[- ]\w+)?\s*:)\s*:?\s*$", re.IGNORECASE)
+NEXT_LINE_EXCLAMATION = re.compile(r"^\s*congratulations\s*[!.]?\s*$", re.IGNORECASE)
 HONORIFIC = re.compile(r"^(?:mr|mrs|ms|miss|dr|prof)\.?\s*", re.IGNORECASE)
 SUFFIX_STOP = re.compile(r"\s+(?:has|have|who|for|on|in recognition|successfully|completed|attended)\b.*$", re.IGNORECASE)
 NOT_NAME_WORDS = {
@@ -64,20 +66,30 @@ def looks_like_name_loose(text: str) -> bool:
     return looks_like_name(text) or looks_like_name(re.sub(r"^([A-Z])\.(?=[A-Z])", r"\1. ", text))
 
 
-def cued_name(lines: list[Line]) -> NameFound | None:
+def cued_names(lines: list[Line]) -> Iterator[NameFound]:
+    """Every name introduced by a cue, on the cue's line or on one of the two lines below it."""
     for index, line in enumerate(lines):
         match = CUE_SAME_LINE.search(line.text)
-        if match and match.group("rest").strip():
-            candidate = clean_name(match.group("rest"))
-            if looks_like_name_loose(candidate):
-                return NameFound(candidate, index, True)
-        if (match and not match.group("rest").strip()) or CUE_NEXT_LINE.search(line.text):
+        rest = clean_name(match.group("rest")) if match else ""
+        if rest and looks_like_name_loose(rest):
+            yield NameFound(rest, index, True)
+            continue
+        if (match and not rest) or CUE_NEXT_LINE.search(line.text) or NEXT_LINE_EXCLAMATION.search(line.text):
             for offset in (1, 2):
                 if index + offset < len(lines):
                     candidate = clean_name(lines[index + offset].text)
                     if looks_like_name_loose(candidate):
-                        return NameFound(candidate, index + offset, True)
-    return None
+                        yield NameFound(candidate, index + offset, True)
+                        break
+
+
+def cued_name(lines: list[Line]) -> NameFound | None:
+    return next(cued_names(lines), None)
+
+
+def distinct_people(lines: list[Line]) -> int:
+    """How many different people the cues name on this page (a group certificate names several)."""
+    return len({"".join(ch for ch in found.name.lower() if ch.isalnum()) for found in cued_names(lines)})
 
 
 def largest_name_line(lines: list[Line]) -> NameFound | None:
