@@ -164,3 +164,12 @@ def test_an_unwritable_cache_is_a_permanent_error_naming_the_key(tmp_path):
         MicrosoftProvider(settings).token()
     assert failed.value.permanent is True and "oauth2.token_cache" in str(failed.value)
     assert "certs@acme.example" in str(failed.value)
+
+
+def test_auth_warnings_are_logged_once_while_they_last(tmp_path, caplog):
+    app = App(config(tmp_path, {"provider": "microsoft", "flow": "device_code", "client_id": "b"}),
+              clock=lambda: NOW)
+    with caplog.at_level("WARNING", logger="mailbot.auth"):
+        first, second = auth_warnings(app), auth_warnings(app)
+    assert first == second and len(first) == 1
+    assert [r.getMessage() for r in caplog.records] == [f"oauth2 warning: {first[0]}"]

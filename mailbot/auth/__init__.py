@@ -95,7 +95,8 @@ def auth_warnings(app: Any) -> list[str]:
     """Readable warnings about OAuth2 sign-in for the daemon's alarm job (empty when all is well or unused).
 
     A refresh that failed (permanently or not), a refresh token within 7 days of the end of its lifetime,
-    a delegated flow never signed in, or a broken [oauth2] section. Each is logged; none holds a secret.
+    a delegated flow never signed in, or a broken [oauth2] section. Each is logged (once while it lasts);
+    none holds a secret. The alarm job decides whom to tell.
     """
     config = app.config
     if not oauth2_in_use(config):
@@ -105,6 +106,13 @@ def auth_warnings(app: Any) -> list[str]:
         warnings = provider_from_config(config, clock=clock).warnings(clock())
     except ConfigError as exc:
         warnings = [f"OAuth2 sign-in is misconfigured: {exc}"]
+    logged = _logged.setdefault(str(config.resolve_path(config.oauth2.token_cache)), set())
     for warning in warnings:
-        log.warning("oauth2 warning: %s", warning)
+        if warning not in logged:  # the alarm job asks every tick: log each warning once, not every minute
+            log.warning("oauth2 warning: %s", warning)
+    logged.clear()
+    logged.update(warnings)
     return warnings
+
+
+_logged: dict[str, set[str]] = {}  # token cache → warnings logged and still standing
