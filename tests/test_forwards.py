@@ -120,3 +120,14 @@ def test_fuzz_parse_forward_block_never_raises(text):
 @given(st.text(max_size=2000))
 def test_fuzz_html_to_text_never_raises(html):
     assert isinstance(html_to_text(html), str)
+
+
+@pytest.mark.parametrize("text", [
+    "-----Ursprüngliche Nachricht-----\nVon: Akademie <kurse@akademie.example>\nGesendet: Dienstag, 3. März 2026 09:02"
+    "\nAn: Dallas\nBetreff: Zertifikat\n",
+    "De : Académie <kurse@akademie.example>\nEnvoyé : mardi 3 mars 2026 09:02\nÀ : Dallas\nObjet : Certificat\n",
+    "De: Academia <kurse@akademie.example>\nEnviado: martes, 3 de marzo de 2026 9:02\nPara: Dallas\nAsunto: Certificado\n",
+])
+def test_localised_outlook_blocks(text):
+    info = parse_forward_block(text)
+    assert info is not None and info.from_addr == "kurse@akademie.example" and info.subject

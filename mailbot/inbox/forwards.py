@@ -18,12 +18,26 @@ import re
 from dataclasses import dataclass
 
 _MAX_SCAN_CHARS = 200_000  # forward headers sit near the top; don't regex megabytes of body
+# Outlook and Gmail translate the labels; the common Western ones map to the English key.
+_KEY_SYNONYMS = {
+    "from": "from", "von": "from", "de": "from", "van": "from", "da": "from",
+    "sent": "sent", "gesendet": "sent", "envoyé": "sent", "envoye": "sent", "enviado": "sent",
+    "verzonden": "sent", "inviato": "sent",
+    "date": "date", "datum": "date", "fecha": "date", "data": "date",
+    "to": "to", "an": "to", "à": "to", "para": "to", "aan": "to", "a": "to",
+    "cc": "cc", "bcc": "bcc", "reply-to": "reply-to",
+    "subject": "subject", "betreff": "subject", "objet": "subject", "asunto": "subject",
+    "onderwerp": "subject", "oggetto": "subject", "assunto": "subject",
+}
 _KEY_LINE = re.compile(
-    r"^\s*\**\s*(from|sent|date|to|cc|bcc|subject|reply-to)\s*\**\s*:\s*\**\s*(.*)$", re.IGNORECASE
+    r"^\s*\**\s*(" + "|".join(sorted(map(re.escape, _KEY_SYNONYMS), key=len, reverse=True))
+    + r")\s*\**\s*:\s*\**\s*(.*)$",
+    re.IGNORECASE,
 )
 _MARKERS = re.compile(
     r"(forwarded message|original message|begin forwarded message|weitergeleitete nachricht"
-    r"|message transf[ée]r[ée]|mensaje reenviado)",
+    r"|message transf[ée]r[ée]|mensaje reenviado|urspr[üu]ngliche nachricht|message d'origine"
+    r"|mensaje original|doorgestuurd bericht)",
     re.IGNORECASE,
 )
 _QUOTE_PREFIX = re.compile(r"^(\s*>)+ ?")
@@ -54,7 +68,7 @@ def parse_forward_block(text: str) -> ForwardInfo | None:
     lines = _unquote_lines(text[:_MAX_SCAN_CHARS])
     for index, line in enumerate(lines):
         match = _KEY_LINE.match(line)
-        if not match or match.group(1).lower() != "from":
+        if not match or _key(match) != "from":
             continue
         fields = _collect_block(lines, index)
         if _is_forward_block(fields, _has_marker_above(lines, index)):
@@ -77,7 +91,7 @@ def _collect_block(lines: list[str], from_index: int) -> dict[str, str]:
     for line in lines[start : from_index + _MAX_BLOCK_LINES]:
         match = _KEY_LINE.match(line)
         if match:
-            key = match.group(1).lower()
+            key = _key(match)
             if key in fields and key == "from":
                 break  # the next block begins
             fields.setdefault(key, match.group(2).strip())
@@ -88,6 +102,10 @@ def _collect_block(lines: list[str], from_index: int) -> dict[str, str]:
         else:
             break
     return fields
+
+
+def _key(match: re.Match) -> str:
+    return _KEY_SYNONYMS[match.group(1).lower()]
 
 
 def _has_marker_above(lines: list[str], from_index: int) -> bool:
