@@ -31,7 +31,7 @@ def test_hours_in_every_wording(text, hours):
 
 @pytest.mark.parametrize("text", ["Course #: 301", "Certificate ID: 77812", "Learner ID 100482733", "Score: 95%",
                                   "Modules completed: 6 of 6", "Class size: 18", "Price: $450.00", "Room 104",
-                                  "Hours: 8:00 - 17:00"])
+                                  "Hours: 8:00 - 17:00", "Hours: 24/7 emergency service"])
 def test_decoy_numbers_are_never_hours(text):
     assert choose_hours(find_hours([text])).hours is None
 
@@ -170,3 +170,15 @@ def test_a_group_certificate_naming_several_people_is_flagged():
     page = Page(1, lines_of("This certifies that", "Ann Lee", "Participant: Bo Chan", "has completed",
                             "Odor Control Technician", "7 CECs", "Completed: 2026-03-02"))
     assert "several people named on one page" in read_fields(page).reasons
+
+
+def test_a_sentence_after_has_completed_is_not_a_title():
+    page = Page(1, lines_of("This is to certify that", "Pat Doe", "has successfully completed",
+                            "the requirements of the program", "7 CECs", "Completed: 2026-03-02"))
+    found = read_fields(page)
+    assert found.course_title != "the requirements of the program" and found.needs_review
+
+
+def test_a_company_after_certify_that_is_not_a_person():
+    found = find_name(lines_of("This is to certify that", "Blue Sky Restoration Partners", "has completed"))
+    assert found is None

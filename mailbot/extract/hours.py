@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-NUM = r"(?P<num>\d{1,3}(?:\.\d{1,2})?)(?![\d:])"  # not "8:00", a time of day
+NUM = r"(?P<num>\d{1,3}(?:\.\d{1,2})?)(?![\d:/])"  # not "8:00" (a time) nor "24/7"
 WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14, "sixteen": 16, "twenty": 20, "half": Decimal("0.5"),

@@ -30,6 +30,9 @@ NOT_NAME_WORDS = {
     "development", "professional", "continuing", "education", "presented", "certify", "this", "that",
     "agency", "federal", "emergency", "center", "department", "online", "seminar", "conference", "expo",
     "booth", "visit", "invoice", "total", "page", "science", "computer", "principles", "best", "practices",
+    "partners", "group", "solutions", "enterprises", "corp", "co", "systems", "technologies", "pros", "industries",
+    "contractors", "construction", "builders", "roofing", "plumbing", "cleaners", "carpet", "environmental",
+    "international", "global", "holdings", "associates", "team", "staff", "branch", "office",
 }
 _UPPER = "[A-ZÀ-ÖØ-Þ]"
 _LETTER = r"(?:[^\W\d_]|['’\-])"

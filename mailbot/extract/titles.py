@@ -98,9 +98,10 @@ def _after_completed(lines: list[Line], taken: set[int]) -> str | None:
         for nxt in range(index + 1, min(index + 4, len(lines))):
             if nxt in taken or CODE_LINE.match(lines[nxt].text):
                 continue
-            if _plausible(clean_title(lines[nxt].text)):
+            candidate = clean_title(lines[nxt].text)
+            if _plausible(candidate) and not candidate[0].islower():
                 return _with_wrap(lines, nxt, taken)
-            break
+            break  # "the requirements of …": a sentence goes on, the title is not where we look
     return None
 
 
