@@ -123,8 +123,8 @@ def test_fuzz_html_to_text_never_raises(html):
 
 
 @pytest.mark.parametrize("text", [
-    "-----Ursprüngliche Nachricht-----\nVon: Akademie <kurse@akademie.example>\nGesendet: Dienstag, 3. März 2026 09:02"
-    "\nAn: Dallas\nBetreff: Zertifikat\n",
+    ("-----Ursprüngliche Nachricht-----\nVon: Akademie <kurse@akademie.example>\nGesendet: Dienstag, 3. März 2026"
+     "\nAn: Dallas\nBetreff: Zertifikat\n"),
     "De : Académie <kurse@akademie.example>\nEnvoyé : mardi 3 mars 2026 09:02\nÀ : Dallas\nObjet : Certificat\n",
     "De: Academia <kurse@akademie.example>\nEnviado: martes, 3 de marzo de 2026 9:02\nPara: Dallas\nAsunto: Certificado\n",
 ])
