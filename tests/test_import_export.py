@@ -3,6 +3,7 @@ duplicates, former staff, "WRT/ASD" in one cell, "7 hrs", the former unit. SQLit
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -138,7 +139,7 @@ def test_shop_headers_mapped_once_are_remembered(tmp_path, db_url, capsys):
     log = tmp_path / "log.csv"
     log.write_text("Who,Mail,What,When,How long\nDana Reyes,dana@example.com,Drying,2026-01-05,2 hrs\n")
     code, out, _ = run(capsys, config, "import", str(log), "--json")
-    assert code == 0 and json.loads(out)["tabs"] == []  # nothing it could recognise, and it says so
+    assert code == 1 and json.loads(out)["tabs"] == []  # nothing it could recognise, and it says so
     maps = ["--map", "Who=name", "--map", "Mail=email", "--map", "What=course", "--map", "When=date",
             "--map", "How long=hours"]
     code, out, _ = run(capsys, config, "import", str(log), *maps, "--json")
@@ -189,3 +190,26 @@ def test_a_known_technician_shown_as_former_staff_becomes_inactive_but_never_the
         views = {v.email: s.get(Technician, v.id) for v in list_views(s)}
         assert (views[DANA].active, views[DANA].left_on) == (False, date(2026, 8, 31))
         assert views[BOB].active is False  # coming back is `techs edit --reactivate`, never an import
+
+
+def test_a_formula_excel_saved_counts_with_its_saved_value(app, tmp_path):
+    book = openpyxl.Workbook()
+    log = book.active
+    log.append(["Name", "Email", "Course", "Hours", "Date"])
+    log.append(["Dana Reyes", DANA, "Split course", "=3+4", "2026-01-05"])
+    plain = tmp_path / "plain.xlsx"
+    book.save(plain)
+    saved = tmp_path / "saved.xlsx"  # what Excel writes: the formula and the value it computed
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(saved, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data.replace(b"<f>3+4</f><v></v>", b"<f>3+4</f><v>7</v>").replace(b"<f>3+4</f><v />",
+                                                                                     b"<f>3+4</f><v>7</v>")
+                assert b"<v>7</v>" in data
+            dst.writestr(item, data)
+    report = _import(app, saved)
+    assert report.skipped == [] and report.added["credits"] == 1
+    with session_scope(app.engine) as s:
+        [credit] = s.exec(select(Credit)).all()
+        assert credit.hours == Decimal(7)

@@ -41,8 +41,10 @@ def import_(file: Path, dry_run: bool, maps: tuple[str, ...], as_json: bool) -> 
     report = import_file(app.engine, file, rules=app.rules, actor=actor(), overrides=overrides, dry_run=dry_run)
     if as_json:
         click.echo(json_line(report.as_json()))
-        return
-    _print_report(report)
+    else:
+        _print_report(report)
+    if not report.tabs:  # nothing was recognised: a script should not carry on as if it had imported
+        raise click.ClickException(f"{file.name}: no tab recognised; see the notes above, or use --map")
 
 
 def _print_report(report) -> None:  # type: ignore[no-untyped-def]
