@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailbot.inbox.forwards import ForwardInfo, parse_forward_block, split_printed_sender
+from mailbot.inbox.forwards import ForwardInfo, parse_forward_block, parse_forward_chain, split_printed_sender
 from mailbot.inbox.htmltext import html_to_text
 from tests.data.eml import builders as b
 
@@ -131,3 +131,10 @@ def test_fuzz_html_to_text_never_raises(html):
 def test_localised_outlook_blocks(text):
     info = parse_forward_block(text)
     assert info is not None and info.from_addr == "kurse@akademie.example" and info.subject
+
+
+def test_chain_lists_every_block_outermost_first():
+    text = b.gmail_forward_body(sender="Me <me.personal@example.net>") + b.gmail_forward_body()
+    assert [info.from_addr for info in parse_forward_chain(text)] == ["me.personal@example.net",
+                                                                      "courses@academy.example"]
+    assert parse_forward_block(text).from_addr == "me.personal@example.net"

@@ -379,3 +379,10 @@ def test_encrypted_and_unreadable_winmail_parts_are_explained():
     assert len(problems) == 2
     assert "smime.p7m" in problems[0] and "encrypted" in problems[0]
     assert "winmail.dat" in problems[1] and "TNEF" in problems[1]
+
+
+def test_original_sender_skips_the_forwarders_own_earlier_forward():
+    # The technician forwarded it to themselves first, then on to certs@: the provider is the second block.
+    body = b.gmail_forward_body(sender="Dallas Tech <dallas.tech@example.com>") + b.gmail_forward_body()
+    facts = read_message(b.as_bytes(b.base_message(body=body)))
+    assert facts.original_sender == "courses@academy.example"

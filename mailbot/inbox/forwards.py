@@ -63,17 +63,25 @@ class ForwardInfo:
 
 def parse_forward_block(text: str) -> ForwardInfo | None:
     """The first forward header block in a plain-text body, or None when there is none."""
+    return next(iter(parse_forward_chain(text, limit=1)), None)
+
+
+def parse_forward_chain(text: str, limit: int = 20) -> list[ForwardInfo]:
+    """Every forward header block, outermost first (a forward of a forward has two)."""
     if not isinstance(text, str) or not text:
-        return None
+        return []
     lines = _unquote_lines(text[:_MAX_SCAN_CHARS])
+    found: list[ForwardInfo] = []
     for index, line in enumerate(lines):
         match = _KEY_LINE.match(line)
         if not match or _key(match) != "from":
             continue
         fields = _collect_block(lines, index)
         if _is_forward_block(fields, _has_marker_above(lines, index)):
-            return _forward_info(fields)
-    return None
+            found.append(_forward_info(fields))
+            if len(found) >= limit:
+                break
+    return found
 
 
 def _unquote_lines(text: str) -> list[str]:

@@ -14,8 +14,9 @@ from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
 
 from mailbot.domain import MailFacts
-from mailbot.inbox.forwards import parse_forward_block, split_printed_sender
+from mailbot.inbox.forwards import parse_forward_chain, split_printed_sender
 from mailbot.inbox.htmltext import html_to_text
+from mailbot.inbox.identity import normalize_address
 from mailbot.inbox.limits import MB, MimeLimits
 from mailbot.inbox.parts import find_documents
 from mailbot.inbox.robots import robot_reason
@@ -69,8 +70,7 @@ def _read(raw: bytes, limits: MimeLimits, problems: list[str]) -> MailFacts:
         in_reply_to=_first_message_id(_header(msg, "In-Reply-To")),
         references=tuple(_MESSAGE_ID.findall(_header(msg, "References") or ""))[:100],
         robot_reason=robot_reason(msg),
-        original_sender=(_attempt("forward header", lambda: _original_sender(msg, body_text, html_bodies), None,
-                                  problems) if whole else None),
+        original_sender=_provider(msg, body_text, html_bodies, from_addr, problems) if whole else None,
         body_text=body_text,
         documents=tuple(documents),
         problems=tuple(problems + part_problems),
@@ -191,13 +191,23 @@ def _body_text(msg: Message, html_bodies: list[str]) -> str:
     return html_to_text(html_bodies[0]) if html_bodies else ""
 
 
-def _original_sender(msg: Message, body_text: str, html_bodies: list[str]) -> str | None:
-    """The provider: from the forward header block in the body (plain text first, then the
-    HTML alternative), else the sender of the first message attached as message/rfc822."""
+def _provider(msg: Message, body_text: str, html_bodies: list[str], forwarder: str | None,
+              problems: list[str]) -> str | None:
+    return _attempt("forward header", lambda: _original_sender(msg, body_text, html_bodies, forwarder), None,
+                    problems)
+
+
+def _original_sender(msg: Message, body_text: str, html_bodies: list[str], forwarder: str | None) -> str | None:
+    """The provider: from the forward header blocks in the body (plain text first, then the
+    HTML alternative), else the sender of the first message attached as message/rfc822.
+
+    The first block whose sender is not the forwarder wins: a technician who first sent the
+    provider's mail from a personal address to a work one leaves their own block on top.
+    """
     for text in [body_text] + [html_to_text(html) for html in html_bodies[:1]]:
-        info = parse_forward_block(text)
-        if info and info.from_addr:
-            return info.from_addr
+        for info in parse_forward_chain(text):
+            if info.from_addr and normalize_address(info.from_addr) != normalize_address(forwarder or ""):
+                return info.from_addr
     return _attached_message_sender(msg)
 
 
