@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -46,21 +48,20 @@ class PackEntry:
     """One credit's row in the index, and the evidence files that go with it."""
 
     row: dict[str, Any]
-    files: dict[str, bytes] = field(default_factory=dict)  # path in zip → bytes
+    files: dict[str, bytes | Path] = field(default_factory=dict)  # path in zip → bytes, or a file to copy
     missing: list[str] = field(default_factory=list)
 
 
-def _evidence(path_text: str | None, evidence_root: Path | None) -> tuple[bytes | None, str | None]:
-    """The file's bytes, or why they are not there."""
+def _evidence(path_text: str | None, evidence_root: Path | None) -> tuple[Path | None, str | None]:
+    """The evidence file (copied into the zip when it is written), or why it is not there."""
     if not path_text:
         return None, None
     path = Path(path_text)
     if not path.is_absolute() and evidence_root is not None:
         path = evidence_root / path
-    try:
-        return path.read_bytes(), None
-    except OSError as exc:
-        return None, f"evidence file missing: {path_text} ({exc.strerror or exc})"
+    if not path.is_file():
+        return None, f"evidence file missing: {path_text}"
+    return path, None
 
 
 def _events(session: Session, credit: Credit, draft: Draft | None) -> list[dict[str, Any]]:
@@ -102,9 +103,9 @@ def pack_entry(session: Session, credit: Credit, tech: Technician, evidence_root
 
 
 def _attach(entry: PackEntry, column: str, name: str, stored: str | None, root: Path | None) -> None:
-    data, problem = _evidence(stored, root)
-    if data is not None:
-        entry.files[name] = data
+    found, problem = _evidence(stored, root)
+    if found is not None:
+        entry.files[name] = found
         entry.row[column] = name
     elif problem:
         entry.missing.append(problem)
@@ -130,20 +131,35 @@ def build_pack(session: Session, out: Path, *, evidence_root: Path | None = None
                                .order_by(Credit.completed_on, Credit.id)).all()
         entries.append((t, [pack_entry(session, c, t, evidence_root) for c in credits]))
     flat = [e for _, group in entries for e in group]
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("index.csv", _index_csv(flat))
-        balance_of = None
-        if rules is not None and as_of is not None:
-            from mailbot.ledger.balances import compute_for
-
-            def balance_of(t: Technician) -> Any:
-                return compute_for(session, rules, t, as_of)
-        zf.writestr("summary.txt", summary_text(session, entries, generated_at, balance_of))
-        for e in flat:
-            for name, data in e.files.items():
-                zf.writestr(name, data)
+    summary = summary_text(session, entries, generated_at, _balances(session, rules, as_of))
+    partial = out.with_name(out.name + ".partial")  # a failed run never leaves a half pack under the real name
+    try:
+        _write_zip(partial, flat, summary)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
     return {"technicians": len(techs), "credits": len(flat),
             "missing": [m for e in flat for m in e.missing], "path": str(out)}
+
+
+def _balances(session: Session, rules: Any, as_of: date | None) -> Callable[[Technician], Any] | None:
+    if rules is None or as_of is None:
+        return None
+    from mailbot.ledger.balances import compute_for
+
+    return lambda tech: compute_for(session, rules, tech, as_of)
+
+
+def _write_zip(path: Path, entries: list[PackEntry], summary: str) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("index.csv", _index_csv(entries))
+        zf.writestr("summary.txt", summary)
+        for e in entries:
+            for name, item in e.files.items():
+                if isinstance(item, Path):
+                    zf.write(item, name)  # streamed: certificates and emails are never all held in memory
+                else:
+                    zf.writestr(name, item)
 
 
 def _index_csv(entries: list[PackEntry]) -> str:
