@@ -128,7 +128,7 @@ def _after_name(lines: list[Line], name_line: int | None) -> str | None:
 def _largest_heading(lines: list[Line], taken: set[int]) -> str | None:
     # two-word giant text is usually a logo; real headings are longer
     candidates = [(line.size * (1.0 if len(line.text.split()) >= 3 else 0.5), -i, i) for i, line in enumerate(lines)
-                  if i not in taken and _plausible(clean_title(line.text))]
+                  if i not in taken and _plausible(clean_title(line.text)) and not line.text[0].islower()]
     if not candidates:
         return None
     _, _, index = max(candidates)
