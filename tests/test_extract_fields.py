@@ -5,8 +5,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailbot.extract.dates import find_dates
+from mailbot.extract.document import extract_pages
 from mailbot.extract.fields import pick_date, read_fields
 from mailbot.extract.hours import choose_hours, find_hours
 from mailbot.extract.layout import Glyph, Line, Page, build_lines
@@ -182,3 +185,16 @@ def test_a_sentence_after_has_completed_is_not_a_title():
 def test_a_company_after_certify_that_is_not_a_person():
     found = find_name(lines_of("This is to certify that", "Blue Sky Restoration Partners", "has completed"))
     assert found is None
+
+
+LINE_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=80)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(LINE_TEXT, max_size=25))
+def test_any_text_gives_an_explained_result(texts):
+    for found in extract_pages([Page(1, lines_of(*texts))]):
+        assert found.needs_review == bool(found.reasons)
+        assert 0.0 <= found.confidence <= 1.0
+        if not found.needs_review:
+            assert found.person_name and found.course_title and found.hours is not None and found.completed_on
