@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -31,18 +32,35 @@ VOIDED = "voided"
 CERT_TOKENS = re.compile(r"[,;&\n]+|(?<=[A-Za-z])\s*/\s*(?=[A-Za-z])")
 
 
+@dataclass(frozen=True)
+class RowIssue:
+    tab: str
+    row: int
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"tab": self.tab, "row": self.row, "reason": self.reason}
+
+    def __str__(self) -> str:
+        return f"{self.tab} row {self.row}: {self.reason}"
+
+
 class RowImporter:
+    """Applies rows to the ledger, one savepoint each, and files what it could not take in the report."""
+
     def __init__(self, session: Session, rules: Any, actor: str, report: Any):
         self.session, self.rules, self.actor, self.report = session, rules, actor, report
         self.handlers = {"technicians": self._technician, "certifications": self._certification,
                          "ce-log": self._credit}
+        self.where = ("", 0)  # (tab title, row number) of the row being read
+
+    def issue(self, reason: str) -> RowIssue:
+        return RowIssue(self.where[0], self.where[1], reason)
 
     def run(self, tab: Any) -> None:
-        from mailbot.ledger.importer import RowIssue
-
         handler = self.handlers[tab.kind]
         for number, values, gaps in tab.records():
-            self.issue = lambda reason, n=number: RowIssue(tab.sheet.title, n, reason)
+            self.where = (tab.sheet.title, number)
             if gaps:
                 self.report.skipped.append(self.issue(
                     f"formula in {', '.join(gaps)} has no saved value (open and save the file in Excel, "

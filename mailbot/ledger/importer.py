@@ -23,22 +23,10 @@ from mailbot.ledger.columns import (
     HeaderMap,
     map_headers,
 )
+from mailbot.ledger.import_rows import RowImporter, RowIssue
 from mailbot.ledger.mapping_models import ColumnMapping
 from mailbot.ledger.models import utcnow
 from mailbot.ledger.spreadsheet import MAX_HEADER_SCAN, Sheet, read_sheets
-
-
-@dataclass(frozen=True)
-class RowIssue:
-    tab: str
-    row: int
-    reason: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {"tab": self.tab, "row": self.row, "reason": self.reason}
-
-    def __str__(self) -> str:
-        return f"{self.tab} row {self.row}: {self.reason}"
 
 
 @dataclass
@@ -118,8 +106,6 @@ def remember(session: Session, tabs: list[Tab]) -> None:
 def import_sheets(session: Session, sheets: list[Sheet], *, rules: Any, actor: str,
                   overrides: dict[str, str] | None = None) -> ImportReport:
     """Apply every recognised tab to the ledger in `session` (the caller commits or rolls back)."""
-    from mailbot.ledger.import_rows import RowImporter
-
     report = ImportReport()
     remembered = remembered_mappings(session)
     tabs = []
