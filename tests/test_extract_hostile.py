@@ -145,3 +145,13 @@ def test_parser_spinning_pdf_times_out_and_the_worker_recovers():
     results = read(spinning_pdf(), ExtractLimits(timeout_seconds=1, max_memory_mb=1024))
     assert_clear_error(results, "longer than", "memory", "crashed", "characters")
     assert_worker_still_reads()
+
+
+def test_a_worker_killed_between_documents_is_replaced():
+    import mailbot.extract as extract_api
+
+    assert_worker_still_reads()
+    proc = extract_api._WORKER._proc
+    proc.kill()  # the worker this test session started, by its own handle
+    proc.wait()
+    assert_worker_still_reads()
