@@ -52,6 +52,7 @@ def messy_workbook(path: Path) -> Path:
     log.append(["Nobody Known", "Some Course", "2026-04-01", 2])  # row 10: unknown technician
     log.append(["Dana Reyes", "Bad Date Course", "31/31/2026", 2])  # row 11: no such date
     log.append(["Dana Reyes", "Wordy Hours", "2026-05-01", "seven"])  # row 12: unreadable hours
+    log.append(["Dana Reyes", "Broken Lookup", "2026-05-02", "#REF!"])  # row 13: a formula's error value
     certs = book.create_sheet("Certifications")
     certs.append(["Email", "Designation", "Certified on"])
     certs.append([DANA, "AMRT", "2025-06-01"])
@@ -74,13 +75,14 @@ def test_messy_tracker_imports_what_it_can_and_says_why_for_the_rest(app, tmp_pa
     assert report.added == {"technicians": 2, "certifications": 4, "credits": 3}  # Dana 3, Bob 1
     skipped = {(i.tab, i.row): i.reason for i in report.skipped}
     assert set(skipped) == {("Staff", 6), ("CEC Log", 6), ("CEC Log", 9), ("CEC Log", 10), ("CEC Log", 11),
-                            ("CEC Log", 12), ("Certifications", 3)}
+                            ("CEC Log", 12), ("CEC Log", 13), ("Certifications", 3)}
     assert "no email address" in skipped[("Staff", 6)]
     assert "duplicate" in skipped[("CEC Log", 6)] and "same technician, course and date" in skipped[("CEC Log", 6)]
     assert "formula" in skipped[("CEC Log", 9)] and "CE Hrs" in skipped[("CEC Log", 9)]
     assert "unknown technician 'Nobody Known'" in skipped[("CEC Log", 10)]
     assert "31/31/2026" in skipped[("CEC Log", 11)]
     assert "seven" in skipped[("CEC Log", 12)]
+    assert "Excel error #REF!" in skipped[("CEC Log", 13)]
     assert [(i.tab, i.row) for i in report.review] == [("CEC Log", 7)]
     assert "former unit" in report.review[0].reason
     with session_scope(app.engine) as s:
@@ -102,7 +104,7 @@ def test_messy_tracker_imports_what_it_can_and_says_why_for_the_rest(app, tmp_pa
 
 def test_dry_run_reports_the_same_and_changes_nothing(app, tmp_path):
     report = _import(app, messy_workbook(tmp_path / "tracker.xlsx"), dry_run=True)
-    assert report.dry_run and report.added["credits"] == 3 and len(report.skipped) == 7
+    assert report.dry_run and report.added["credits"] == 3 and len(report.skipped) == 8
     with session_scope(app.engine) as s:
         for table in (Technician, Credit, ReviewItem, ColumnMapping):
             assert s.exec(select(table)).all() == []
