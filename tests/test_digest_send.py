@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from sqlmodel import select
@@ -143,3 +143,27 @@ def test_bench_sized_for_ci_one_connection(tmp_path):  # type: ignore[no-untyped
     result = run(200, tmp_path)
     assert (result.report.queued, result.report.sent, result.received) == (200, 201, 201)  # + the roll-up
     assert result.connections == 1
+
+
+def test_a_statement_left_mid_send_is_reported_not_resent(tmp_path, db_url, smtp_server):  # type: ignore[no-untyped-def]
+    """What a SIGKILL leaves behind, made on purpose: Dan's statement claimed (sending) by a dead process."""
+    from datetime import datetime
+
+    from sqlalchemy import update
+
+    from mailbot.digests.fanout import MonthReport, queue_statements
+
+    app = make_app(tmp_path, db_url, outbox=smtp_outbox(smtp_server))
+    build_team(app.engine)
+    queue_statements(app, date(2026, 12, 1), "2026-12", MonthReport("2026-12"))
+    with session_scope(app.engine) as s:
+        s.execute(update(Notice).where(Notice.recipient == "dan@techs.example")
+                  .values(state="sending", claimed_at=datetime(2026, 12, 1, tzinfo=UTC)))
+    report = send_month(app, "2026-12")
+    assert report.interrupted == ["dan@techs.example"]
+    received = smtp_server.wait_for(7)  # 5 statements, the roll-up, the report
+    assert "dan@techs.example" not in {m.rcpt_tos[0] for m in received}
+    [told] = [m for m in received if "interrupted while sending" in str(m.message["Subject"])]
+    assert told.rcpt_tos == [ADMIN] and "dan@techs.example" in told.message.get_body(("plain",)).get_content()
+    assert send_month(app, "2026-12").sent == 0  # the same list is not reported twice
+    assert len(smtp_server.messages) == 7

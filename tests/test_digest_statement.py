@@ -59,7 +59,9 @@ def test_on_track(statements):  # type: ignore[no-untyped-def]
         assert "Odor basics, 7 h" in part and "recorded, not yet sent to IICRC" in part
         assert "Q1 online course around February 15 (3 hours)" in part
     assert "█" * 10 + "░" * 10 + " 50%" in statements["on-track"][0].text
-    assert "width: 50%" in statements["on-track"][0].html
+    html_part = statements["on-track"][0].html
+    assert "width: 50%" in html_part and "<style" not in html_part  # CSS inlined for mail clients
+    assert 'class="bar-fill" style="' in html_part
     assert subject == "December 2026 CEC statement: 7 of 14 hours, you're on track"
 
 
