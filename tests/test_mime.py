@@ -386,3 +386,9 @@ def test_original_sender_skips_the_forwarders_own_earlier_forward():
     body = b.gmail_forward_body(sender="Dallas Tech <dallas.tech@example.com>") + b.gmail_forward_body()
     facts = read_message(b.as_bytes(b.base_message(body=body)))
     assert facts.original_sender == "courses@academy.example"
+
+
+def test_empty_plain_alternative_falls_back_to_the_html_text():
+    msg = b.base_message(body="\n")
+    msg.add_alternative("<html><body><p>REJECT wrong person</p></body></html>", subtype="html")
+    assert read_message(b.as_bytes(msg)).body_text == "REJECT wrong person"

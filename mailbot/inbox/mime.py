@@ -187,7 +187,9 @@ def _html_bodies(msg: Message) -> list[str]:
 def _body_text(msg: Message, html_bodies: list[str]) -> str:
     for part in _top_level_leaves(msg):
         if part.get_content_type() == "text/plain":
-            return _text_of(part).replace("\r\n", "\n").strip()
+            text = _text_of(part).replace("\r\n", "\n").strip()
+            if text:  # some clients send an empty plain alternative beside the real HTML
+                return text
     return html_to_text(html_bodies[0]) if html_bodies else ""
 
 
