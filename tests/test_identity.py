@@ -40,6 +40,8 @@ def test_normalize_address_non_string():
     ("DALLAS HOFFMAN", "dallas hoffman", "same"),
     ("HOFFMAN, DALLAS", "Dallas Hoffman", ""),
     ("Hoffman, Dallas C.", "Dallas Hoffman", ""),
+    ("HOFFMAN, DALLAS, JR.", "Dallas Hoffman", ""),
+    ("Dallas Hoffman, Jr., WRT", "Dallas Hoffman", "same"),
     ("C. E. Dallas Hoffman", "Dallas Hoffman", "extra given"),
     ("C E Hoffman", "Carl Edward Hoffman", "initials"),
     ("D. Hoffman", "Dallas Hoffman", "initials"),

@@ -118,11 +118,13 @@ def _parse_name(text: str) -> _Name | None:
         return None
     plain = unicodedata.normalize("NFKD", text[:300]).encode("ascii", "ignore").decode().lower()
     plain = _NOT_NAME_CHARS.sub(" ", plain.replace("'", "").replace(".", " "))
-    if plain.count(",") == 1:
-        last, first = plain.split(",")
-        if _tokens(first) and not set(_tokens(first)) <= _SUFFIXES:
-            plain = f"{first} {last}"  # "HOFFMAN, DALLAS" → "dallas hoffman"
-    tokens = [t for t in _tokens(plain.replace(",", " ")) if t not in _TITLES]
+    # Comma-separated pieces that are only suffixes ("Jr.", "WRT") are dropped; two pieces
+    # left means "Last, First": "HOFFMAN, DALLAS, JR." → "dallas hoffman".
+    pieces = [_tokens(piece) for piece in plain.split(",")]
+    pieces = [piece for piece in pieces if piece and not set(piece) <= _SUFFIXES]
+    if len(pieces) == 2:
+        pieces.reverse()
+    tokens = [t for piece in pieces for t in piece if t not in _TITLES]
     while len(tokens) > 1 and tokens[-1] in _SUFFIXES:
         tokens.pop()
     if not tokens:
