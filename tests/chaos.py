@@ -177,3 +177,45 @@ def db_rows(db_url: str, model, *where) -> list:  # type: ignore[no-untyped-def]
 def deliveries(smtp_server, recipient: str) -> Counter:
     """How many times each original message (In-Reply-To) was answered at `recipient`."""
     return Counter(m.message["In-Reply-To"] for m in smtp_server.messages if recipient in m.rcpt_tos)
+
+
+def header_values(server, user: str, folder: str, header: str = "Message-ID") -> list[str]:  # type: ignore[no-untyped-def]
+    """The `header` of every message in `folder` (BODY.PEEK: read without setting \\Seen)."""
+    import email
+
+    with server.client(user) as box:
+        typ, _ = box.client.select(f'"{folder}"', readonly=True)
+        if typ != "OK":
+            return []
+        typ, data = box.client.uid("FETCH", "1:*", f"(BODY.PEEK[HEADER.FIELDS ({header.upper()})])")
+    values = []
+    for item in data:
+        if isinstance(item, tuple):
+            value = email.message_from_bytes(item[1]).get(header)
+            values.append(value.strip() if value else "")
+    return values
+
+
+FIRST = ["Dana", "Lee", "Samira", "Jordan", "Priya", "Tomas", "Grace", "Omar", "Hana", "Victor", "Elena",
+         "Marcus", "Ines", "Kofi", "Rosa", "Felix", "Amara", "Dmitri", "Lucia", "Nathan"]
+LAST = ["Reyes", "Okafor", "Haddad", "Whitfield", "Raman", "Novak", "Lindqvist", "Farouk", "Sato", "Alvarez"]
+
+
+def technicians(count: int) -> list[tuple[str, str]]:
+    """`count` invented technicians as (address, legal name), all different."""
+    people = [(f"{first} {LAST[i % len(LAST)]}") for i, first in enumerate(FIRST * (count // len(FIRST) + 1))]
+    return [(f"{name.split()[0].lower()}{i}@techs.example", name) for i, name in enumerate(people[:count])]
+
+
+def register(config: str, techs: list[tuple[str, str]]) -> None:
+    """Add technicians straight through the ledger API (a CLI process per technician costs a second each)."""
+    from mailbot.app import App
+    from mailbot.config import load_config
+    from mailbot.ledger.db import session_scope
+    from mailbot.ledger.techs import add_technician
+
+    app = App(load_config(config))
+    with session_scope(app.engine) as s:
+        for addr, name in techs:
+            add_technician(s, name, [addr])
+    app.engine.dispose()
