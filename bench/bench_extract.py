@@ -1,4 +1,5 @@
-"""Per-page medians: mailbot's full extraction (warm worker, text → fields) beside poppler's `pdftotext`.
+"""Per-page medians: mailbot's full extraction (warm worker, text → fields) beside poppler's `pdftotext`
+(a process per file, as a caller would run it) and pdfplumber's text extraction alone.
 
     python -m bench.bench_extract            # text PDFs, plus OCR when tesseract is installed
 
@@ -7,6 +8,7 @@ corpus (text, letter-spaced and rotated forms). The target is ≤ 2× pdftotext 
 """
 from __future__ import annotations
 
+import io
 import shutil
 import statistics
 import subprocess
@@ -51,7 +53,15 @@ def _median_seconds(action, runs: int) -> float:
     return statistics.median(times)
 
 
-def bench_text(files: list[tuple[str, bytes]]) -> list[tuple[str, float, float]]:
+def _pdfplumber_text(data: bytes) -> None:
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            page.extract_text()
+
+
+def bench_text(files: list[tuple[str, bytes]]) -> list[tuple[str, float, float, float]]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, data in files:
@@ -64,7 +74,8 @@ def bench_text(files: list[tuple[str, bytes]]) -> list[tuple[str, float, float]]
             command = ["pdftotext", "-q", str(path), "-"]
             theirs = _median_seconds(lambda command=command: subprocess.run(command, capture_output=True, check=False),
                                      RUNS) / pages
-            rows.append((name, ours, theirs))
+            plumber = _median_seconds(lambda data=data: _pdfplumber_text(data), 3) / pages
+            rows.append((name, ours, theirs, plumber))
     return rows
 
 
@@ -79,18 +90,18 @@ def bench_ocr(files: list[tuple[str, bytes]]) -> list[tuple[str, float]]:
 
 def main() -> None:
     realworld = [(p.name[:40], p.read_bytes()) for p in sorted(REALWORLD.glob("*.pdf"))] if REALWORLD.is_dir() else []
-    text_files = [f for f in realworld if _has_text(f[1])] + _generated({"pdf", "spaced", "rotate90", "rotate180",
+    text_files = [f for f in realworld if _has_text(f[1])] + _generated({"pdf", "spaced", "sideways", "rotate90", "rotate180",
                                                                           "rotate270"})
     if not shutil.which("pdftotext"):
         sys.exit("pdftotext not found: apt-get install poppler-utils")
     rows = bench_text(text_files)
-    print(f"{'file':42} {'mailbot ms/page':>16} {'pdftotext ms/page':>18} {'ratio':>6}")
-    for name, ours, theirs in rows:
-        print(f"{name:42} {ours * 1000:16.2f} {theirs * 1000:18.2f} {ours / theirs:6.2f}")
-    ours_median = statistics.median(r[1] for r in rows) * 1000
-    theirs_median = statistics.median(r[2] for r in rows) * 1000
-    print(f"\ntext PDFs ({len(rows)} files): median per page mailbot {ours_median:.2f} ms, "
-          f"pdftotext {theirs_median:.2f} ms, ratio {ours_median / theirs_median:.2f}")
+    print(f"{'file':42} {'mailbot ms/page':>16} {'pdftotext ms/page':>18} {'ratio':>6} {'pdfplumber text':>16}")
+    for name, ours, theirs, plumber in rows:
+        print(f"{name:42} {ours * 1000:16.2f} {theirs * 1000:18.2f} {ours / theirs:6.2f} {plumber * 1000:16.2f}")
+    ours_median, theirs_median, plumber_median = (statistics.median(r[i] for r in rows) * 1000 for i in (1, 2, 3))
+    print(f"\ntext PDFs ({len(rows)} files): median per page mailbot {ours_median:.2f} ms (full extraction), "
+          f"pdftotext {theirs_median:.2f} ms, ratio {ours_median / theirs_median:.2f}; "
+          f"pdfplumber text alone {plumber_median:.2f} ms")
     if ocr_available():
         scans = [f for f in realworld if not _has_text(f[1])] + _generated({"scan", "photo_jpeg", "photo_png",
                                                                               "photo_turned"})
