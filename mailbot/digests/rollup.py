@@ -64,7 +64,8 @@ def _section(items: list[Waiting], now: datetime) -> dict[str, Any]:
 def _team_row(b: Any) -> dict[str, Any]:
     last_day = (b.cycle_end - timedelta(days=1)).isoformat() if b.cycle_end else ""
     return {"name": b.name, "status": b.status, "earned": format_hours(b.earned),
-            "required": format_hours(b.required), "cycle_end": last_day, "pace": format_hours(b.pace)}
+            "required": format_hours(b.required), "cycle_end": last_day,
+            "pace": format_hours(b.pace) if b.pace > 0 else ""}  # nothing more needed: no pace to show
 
 
 def lapses_within(balances: list[Any], as_of: date, days: int = LAPSE_WINDOW_DAYS) -> list[dict[str, Any]]:
