@@ -90,8 +90,8 @@ def bench_ocr(files: list[tuple[str, bytes]]) -> list[tuple[str, float]]:
 
 def main() -> None:
     realworld = [(p.name[:40], p.read_bytes()) for p in sorted(REALWORLD.glob("*.pdf"))] if REALWORLD.is_dir() else []
-    text_files = [f for f in realworld if _has_text(f[1])] + _generated({"pdf", "spaced", "sideways", "rotate90", "rotate180",
-                                                                          "rotate270"})
+    text_forms = {"pdf", "spaced", "sideways", "rotate90", "rotate180", "rotate270"}
+    text_files = [f for f in realworld if _has_text(f[1])] + _generated(text_forms)
     if not shutil.which("pdftotext"):
         sys.exit("pdftotext not found: apt-get install poppler-utils")
     rows = bench_text(text_files)
