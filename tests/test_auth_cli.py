@@ -93,6 +93,7 @@ def test_login_walks_through_the_device_code_and_status_shows_no_secret(mailbox,
     assert result.exit_code == 0, result.output
     status = json.loads(result.output)
     assert status["account"] == user and status["signed_in"] is True and status["warnings"] == []
+    assert status["token_cache"] == str(tmp_path / "state" / "tokens.json")
     assert status["renew_by"] > status["refresh_token_issued_at"]
     for secret in [*endpoint.access_tokens, *endpoint.live, APP_SECRET]:
         assert secret not in login.output and secret not in result.output

@@ -28,15 +28,15 @@ def _provider():  # type: ignore[no-untyped-def]
     return provider_from_config(app.config, clock=app.clock)
 
 
-def _status_fields(status: Any) -> dict[str, Any]:
+def _status_fields(status: Any, token_cache: Any) -> dict[str, Any]:
     return {"account": status.account, "provider": status.provider, "flow": status.flow,
-            "signed_in": status.signed_in, "access_token_expires_at": status.access_expires_at,
+            "token_cache": str(token_cache), "signed_in": status.signed_in, "access_token_expires_at": status.access_expires_at,
             "refresh_token_issued_at": status.refresh_token_issued_at, "renew_by": status.renew_by,
             "last_failure": status.last_failure, "warnings": list(status.warnings)}
 
 
-def _show(status: Any) -> None:
-    for key, value in _status_fields(status).items():
+def _show(status: Any, token_cache: Any) -> None:
+    for key, value in _status_fields(status, token_cache).items():
         if key == "warnings" or value is None:
             continue
         click.echo(f"{key.replace('_', ' ')}: {value}")
@@ -71,7 +71,7 @@ def login() -> None:
     status = provider.login(TerminalPrompt())
     click.echo(f"✓ signed in as {status.account} ({status.provider}, {status.flow}); "
                f"tokens stored in {provider.store.path}")
-    _show(status)
+    _show(status, provider.store.path)
 
 
 @auth.command()
@@ -83,10 +83,11 @@ def status(as_json: bool) -> None:
     Example:
       mailbot auth status --json
     """
-    state = _provider().status()
+    provider = _provider()
+    state = provider.status()
     if as_json:
-        click.echo(json_line(_status_fields(state)))
+        click.echo(json_line(_status_fields(state, provider.store.path)))
     else:
-        _show(state)
+        _show(state, provider.store.path)
     if state.warnings:
         raise SystemExit(1)
