@@ -9,18 +9,21 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
-from datetime import datetime, timezone
+import time
+from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from mailbot.app import App
+from mailbot import sdnotify
 from mailbot.alarms import alarm_tick
+from mailbot.app import App
 from mailbot.jobs import poll_tick, recover_interrupted_work, send_notices, send_tick
+from mailbot.leader import leader_lock, wait_for_leadership
 from mailbot.ledger import health
 from mailbot.ledger.db import session_scope
-from mailbot.leader import leader_lock, wait_for_leadership
 
 log = logging.getLogger("mailbot.daemon")
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -60,7 +63,7 @@ def _idle_watcher(app: App, scheduler: BlockingScheduler, stop: threading.Event)
                 while not stop.is_set():
                     if source.wait_for_new(timeout=60):
                         _idle_health(app, ok=True, detail="new mail reported")
-                        scheduler.modify_job("poll", next_run_time=datetime.now(timezone.utc))
+                        scheduler.modify_job("poll", next_run_time=datetime.now(UTC))
         except Exception as exc:  # noqa: BLE001 - reconnect after a pause; polling covers the gap
             log.warning("idle watcher reconnecting error=%r", str(exc))
             _idle_health(app, ok=False, detail=str(exc))
@@ -84,7 +87,7 @@ def _idle_health(app: App, *, ok: bool, detail: str) -> None:
 def build_scheduler(app: App) -> BlockingScheduler:
     scheduler = BlockingScheduler(executors={"default": ThreadPoolExecutor(2)}, job_defaults=JOB_DEFAULTS,
                                   timezone=app.config.company.timezone)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     scheduler.add_job(_guarded("poll", poll_tick), "interval", args=[app], id="poll",
                       seconds=app.config.schedule.poll_seconds, next_run_time=now, replace_existing=True)
     scheduler.add_job(_guarded("send", send_tick), "interval", args=[app], id="send",
@@ -105,23 +108,61 @@ def _watch_leadership(lock, scheduler: BlockingScheduler, stop: threading.Event,
     scheduler.add_job(check, "interval", seconds=10, id="leadership", replace_existing=True)
 
 
+def _standby(lock, stop: threading.Event) -> bool:  # type: ignore[no-untyped-def]
+    def waiting() -> None:
+        log.info("standby: another mailbot leads; waiting")
+        sdnotify.notify("READY=1", "STATUS=standby: another mailbot leads this database")
+    return wait_for_leadership(lock, stop, on_wait=waiting)
+
+
+def _reexec() -> None:
+    """SIGHUP: the config is re-read by starting afresh in the same process (same PID for systemd)."""
+    sdnotify.notify("RELOADING=1")
+    log.info("reloading: re-executing to re-read the config")
+    os.execv(sys.executable, [sys.executable, "-m", "mailbot", *sys.argv[1:]])
+
+
+def _shutdown_when_started(scheduler: BlockingScheduler, settled: threading.Event) -> None:
+    """Stop the scheduler, letting the running tick finish. A signal may arrive just before the
+    scheduler starts (then the main thread skips starting it and sets `settled`)."""
+    while not scheduler.running and not settled.is_set():
+        time.sleep(0.05)
+    if scheduler.running:
+        scheduler.shutdown(wait=True)
+
+
 def run_daemon(app: App) -> int:
-    """Run until SIGTERM/SIGINT (exit 0) or until leadership is lost (exit 1, systemd restarts us)."""
+    """Run until SIGTERM/SIGINT (exit 0) or until leadership is lost (exit 1, systemd restarts us).
+    SIGHUP finishes the running tick, then re-executes to re-read the config."""
     setup_logging()
-    app.engine  # noqa: B018 - connect and create tables before the first tick
-    stop, lost = threading.Event(), threading.Event()
+    app.engine  # noqa: B018 - connect and migrate before the first tick
+    stop, lost, reload = threading.Event(), threading.Event(), threading.Event()
     scheduler = build_scheduler(app)
 
-    def shutdown(signum, _frame):  # type: ignore[no-untyped-def]
-        log.info("stopping signal=%s", signal.Signals(signum).name)
-        stop.set()
-        if scheduler.running:
-            scheduler.shutdown(wait=True)
+    stopper: list[threading.Thread] = []
+    settled = threading.Event()  # set once the main thread will not start the scheduler (any more)
 
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
+    def shutdown(signum, _frame):  # type: ignore[no-untyped-def]
+        # Only flags and a thread here: blocking in a signal handler can deadlock with a job thread
+        # that needs a lock the interrupted main thread holds.
+        log.info("stopping signal=%s", signal.Signals(signum).name)
+        if signum == signal.SIGHUP:
+            reload.set()
+        else:
+            sdnotify.notify("STOPPING=1")
+        stop.set()
+        if not stopper:
+            stopper.append(threading.Thread(target=_shutdown_when_started, args=(scheduler, settled),
+                                            name="stopper", daemon=True))
+            stopper[0].start()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, shutdown)
     lock = leader_lock(app.engine, app.sqlite_path)
-    if not wait_for_leadership(lock, stop, on_wait=lambda: log.info("standby: another mailbot leads; waiting")):
+    if not _standby(lock, stop):
+        settled.set()
+        if reload.is_set():
+            _reexec()
         return 0
     log.info("leader pid=%d", os.getpid())
     recover_interrupted_work(app)
@@ -131,9 +172,19 @@ def run_daemon(app: App) -> int:
     threading.Thread(target=_idle_watcher, args=(app, scheduler, stop), name="idle", daemon=True).start()
     log.info("started poll_seconds=%d send_seconds=%d", app.config.schedule.poll_seconds,
              app.config.schedule.send_seconds)
+    sdnotify.notify("READY=1", f"STATUS=leader: polling every {app.config.schedule.poll_seconds}s")
+    interval = sdnotify.watchdog_interval()
+    if interval:
+        scheduler.add_job(lambda: sdnotify.notify("WATCHDOG=1"), "interval", seconds=interval, id="watchdog")
     try:
-        scheduler.start()
+        if not stop.is_set():
+            scheduler.start()
+        settled.set()
+        for thread in stopper:  # the running tick finishes before the lock is given up
+            thread.join()
     finally:
         lock.release()
     log.info("stopped")
+    if reload.is_set():
+        _reexec()
     return 1 if lost.is_set() else 0

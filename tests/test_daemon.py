@@ -108,3 +108,32 @@ def test_second_daemon_is_a_standby_and_takes_over_when_the_leader_dies(tmp_path
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def test_sighup_rereads_the_config_and_systemd_hears_ready(tmp_path, db_url):
+    import socket
+
+    config = write_config(tmp_path, db_url)
+    notify_path = tmp_path / "notify.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(notify_path))
+    listener.settimeout(30)
+    log = tmp_path / "daemon.log"
+    env = {**os.environ, "NOTIFY_SOCKET": str(notify_path)}
+    daemon = subprocess.Popen([sys.executable, "-m", "mailbot", "--config", config, "run"],
+                              stdout=subprocess.DEVNULL, stderr=log.open("ab"), env=env)
+    try:
+        first = listener.recv(4096).decode()
+        assert "READY=1" in first and "polling every 1s" in first
+        Path(config).write_text(Path(config).read_text().replace("poll_seconds = 1", "poll_seconds = 7"))
+        daemon.send_signal(signal.SIGHUP)
+        messages = [listener.recv(4096).decode() for _ in range(2)]
+        assert messages[0] == "RELOADING=1"
+        assert "READY=1" in messages[1] and "polling every 7s" in messages[1]  # same process, new config
+        assert daemon.poll() is None
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=30) == 0
+    finally:
+        listener.close()
+        if daemon.poll() is None:
+            daemon.kill()
