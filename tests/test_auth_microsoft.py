@@ -220,3 +220,29 @@ def test_a_cached_token_does_not_rewrite_the_file(mailbox, endpoint, tmp_path):
     written = (tmp_path / "tokens.json").stat().st_ino
     tokens.token()
     assert (tmp_path / "tokens.json").stat().st_ino == written  # an atomic rewrite would be a new inode
+
+
+def test_concurrent_users_of_one_cache_never_spend_the_same_refresh_token(mailbox, endpoint, tmp_path):
+    """IMAP and SMTP (or the daemon and a CLI command) share the cache: the lock serialises refreshes."""
+    import threading
+
+    _, user = mailbox
+    endpoint.access_lifetime = 60  # every call refreshes and rotates
+    provider(endpoint, tmp_path, user, "device_code").login(ScriptedPrompt())
+    errors: list[Exception] = []
+
+    def use_tokens() -> None:
+        tokens = provider(endpoint, tmp_path, user, "device_code")  # its own msal app and memory
+        for _ in range(4):
+            try:
+                tokens.token()
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=use_tokens) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and endpoint.reused == []
+    assert endpoint.grants.count("refresh_token") == 12
