@@ -27,7 +27,7 @@ GENERIC_HEADING = re.compile(r"^(?:(?:certificate|statement|record|letter|diplom
 STRIP_TAIL = re.compile(r"\s*(?:[-–—]\s*\d+(?:\.\d+)?\s*(?:hours?|hrs?|CECs?)|\((?:[^()]*group|stage)\))\s*$", re.IGNORECASE)
 CODE_LINE = re.compile(r"^[A-Z1]{1,5}[- ]?\d{2,6}(?:\.[A-Za-z0-9]+)?$")  # 1 for OCR's I
 CUE_WORDS = re.compile(r"certif(?:y|ies)|presented|awarded|congratulations|completed|verify|signature|"
-                       r"instructor|director|date|issued|\bid\b|number|#", re.IGNORECASE)
+                       r"instructor|director|\bdate\b|issued|\bid\b|number|#", re.IGNORECASE)  # "Update" is a title word
 
 
 def clean_title(text: str) -> str:
