@@ -6,13 +6,16 @@ BIN    := $(VENV)/bin
 # photos; poppler-utils gives pdftotext (benchmark baseline) and pdftoppm.
 APT_PACKAGES := dovecot-core dovecot-imapd tesseract-ocr tesseract-ocr-eng poppler-utils
 
-.PHONY: demo test lint bench system-deps install install-test clean
+.PHONY: demo test test-all lint bench system-deps install install-test clean
 
 demo: system-deps install
 	$(BIN)/mailbot demo
 
 test: system-deps install-test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-all: system-deps install-test
+	$(BIN)/python -m pytest -q -m '' $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check mailbot tests bench
