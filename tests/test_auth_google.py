@@ -167,3 +167,15 @@ def test_revoked_google_refresh_token_is_permanent_and_warned(mailbox, endpoint,
     assert failed.value.permanent is True and user in str(failed.value) and "invalid_grant" in str(failed.value)
     [warning] = tokens.warnings(tokens.clock())
     assert "invalid_grant" in warning and "mailbot auth login" in warning
+
+
+def test_pasted_answer_may_be_the_address_or_the_bare_code():
+    from mailbot.auth.google import _code_from
+    from mailbot.auth.tokens import AuthFailure
+
+    assert _code_from("  4/0AbCdE  ", "s1") == "4/0AbCdE"
+    assert _code_from("http://localhost/?state=s1&code=4%2F0AbCdE&scope=x", "s1") == "4/0AbCdE"
+    for answer, reason in [("", "no code"), ("http://localhost/?error=access_denied&state=s1", "access_denied"),
+                           ("http://localhost/?state=other&code=c", "state")]:
+        with pytest.raises(AuthFailure, match=reason):
+            _code_from(answer, "s1")

@@ -134,15 +134,17 @@ class GoogleProvider(TokenProvider):
 def _code_from(answer: str, state: str) -> str:
     """The code from a pasted redirect address (checking its state) or a bare code."""
     answer = answer.strip()
-    if "code=" not in answer:
-        if not answer:
-            raise AuthFailure("no code was pasted", permanent=True)
+    if not answer:
+        raise AuthFailure("no code was pasted", permanent=True)
+    if "://" not in answer and "?" not in answer:
         return answer
     query = parse_qs(urlparse(answer).query)
     if query.get("error"):
         raise AuthFailure(f"the sign-in was not completed ({query['error'][0]})", permanent=True)
     if query.get("state", [""])[0] != state:
         raise AuthFailure("the pasted address belongs to another sign-in attempt (state differs)", permanent=True)
+    if not query.get("code"):
+        raise AuthFailure("the pasted address holds no code", permanent=True)
     return query["code"][0]
 
 
