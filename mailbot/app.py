@@ -5,11 +5,11 @@ Library code takes what it needs as arguments; only this module knows which adap
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
@@ -23,7 +23,7 @@ from mailbot.mail.compose import template_env
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass

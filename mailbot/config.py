@@ -7,6 +7,7 @@ Unknown keys and bad values fail at start with a message naming the key.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field, fields, replace
@@ -92,6 +93,7 @@ class Approvals:
 class Schedule:
     poll_seconds: int = 60
     send_seconds: int = 60
+    reconcile_at: str = "02:30"  # daily full reconcile of the inbox against the ledger (HH:MM, company time)
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("config key outbox.host is required when outbox.kind = \"smtp\"")
     if config.approvals.email and config.approvals.secret and len(config.approvals.secret) < 16:
         raise ConfigError("config key approvals.secret: use at least 16 random characters")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", config.schedule.reconcile_at):
+        raise ConfigError(f"config key schedule.reconcile_at: must be HH:MM, got {config.schedule.reconcile_at!r}")
     if config.schedule.poll_seconds < 1:
         raise ConfigError("config key schedule.poll_seconds: must be at least 1")
     if not config.iicrc.live and not config.iicrc.test_address and not config.company.admins:
@@ -249,10 +253,10 @@ def _validate(config: Config) -> None:
 def parse_config(data: dict[str, Any], *, env: dict[str, str] | None = None, source: str = "<dict>",
                  base_dir: Path | None = None) -> Config:
     env = dict(os.environ) if env is None else env
-    for name in data:
+    for name, table in data.items():
         if name not in _SECTION_TYPES and name != "rules":
             raise ConfigError(f"unknown config section [{name}] (known: {', '.join(list(_SECTION_TYPES) + ['rules'])})")
-        if not isinstance(data[name], dict):
+        if not isinstance(table, dict):
             raise ConfigError(f"config section [{name}] must be a table")
     sections = {name: _build_section(name, data.get(name, {}), env) for name in _SECTION_TYPES}
     config = Config(**sections, rules=dict(data.get("rules", {})), source=source,

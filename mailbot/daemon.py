@@ -20,7 +20,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from mailbot import sdnotify
 from mailbot.alarms import alarm_tick
 from mailbot.app import App
-from mailbot.jobs import poll_tick, recover_interrupted_work, send_notices, send_tick
+from mailbot.jobs import poll_tick, reconcile_tick, recover_interrupted_work, send_notices, send_tick
 from mailbot.leader import leader_lock, wait_for_leadership
 from mailbot.ledger import health
 from mailbot.ledger.db import session_scope
@@ -92,6 +92,9 @@ def build_scheduler(app: App) -> BlockingScheduler:
                       seconds=app.config.schedule.poll_seconds, next_run_time=now, replace_existing=True)
     scheduler.add_job(_guarded("send", send_tick), "interval", args=[app], id="send",
                       seconds=app.config.schedule.send_seconds, next_run_time=now, replace_existing=True)
+    hour, minute = app.config.schedule.reconcile_at.split(":")
+    scheduler.add_job(_guarded("reconcile", reconcile_tick), "cron", args=[app], id="reconcile",
+                      hour=int(hour), minute=int(minute), replace_existing=True)
     started = app.clock()
     scheduler.add_job(_guarded("alarm", lambda a: (alarm_tick(a, started), send_notices(a))), "interval",
                       args=[app], id="alarm", seconds=60, replace_existing=True)

@@ -267,3 +267,38 @@ def reprocess(app: App, row_id: int, actor: str) -> InboundMessage:
         row.attempts, row.next_attempt_at = 0, None
         s.add(row)
     return _process(app, row_id, raw, PassReport())
+
+
+@dataclass
+class ReconcileReport:
+    in_folder: int = 0
+    unknown: int = 0  # in the folder, never seen: picked up by the pass that follows
+    unfiled: int = 0  # done but still in the folder: filed by the pass that follows
+    vanished: list[int] = field(default_factory=list)  # claimed, never finished, no longer in the folder
+
+
+def reconcile_tick(app: App) -> ReconcileReport:
+    """Nightly: the folder's full UID list against the ledger. Messages claimed but never finished that a
+    person moved away are listed for the admin (a review item) instead of waiting forever; then a normal
+    pass picks up anything unknown and files anything unfiled."""
+    from mailbot.ledger.models import ReviewItem
+
+    report = ReconcileReport()
+    with app.source() as source:
+        state = source.folder_state()
+    known = _known_rows(app, source.account, state.folder, state.uidvalidity)
+    present = set(state.keys)
+    report.in_folder = len(present)
+    report.unknown = len(present - set(known))
+    report.unfiled = sum(1 for k in present & set(known) if known[k].state in DONE)
+    with session_scope(app.engine) as s:
+        for key, row in known.items():
+            if key in present or row.state not in ("received", "retry"):
+                continue
+            fresh = s.get(InboundMessage, row.id)
+            fresh.state, fresh.reason = "dead", "left the inbox before mailbot could read it (moved by a person?)"
+            s.add(fresh)
+            s.add(ReviewItem(message_row_id=row.id, kind="vanished", reason=fresh.reason))
+            report.vanished.append(row.id)
+    poll_tick(app)
+    return report

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from mailbot.app import App
 from mailbot.domain import Document as Doc
 from mailbot.domain import Extraction
-from mailbot.intake import (Analysis, Decision, DuplicateCredit, Recorded, RecordedCredit, Review)
+from mailbot.intake import Analysis, Decision, DuplicateCredit, Recorded, RecordedCredit, Review
 from mailbot.ledger import credits as credit_ops
 from mailbot.ledger.models import Credit, Document, InboundMessage, ReviewItem, Technician, to_centi
 from mailbot.ledger.techs import view

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
@@ -58,7 +58,7 @@ def forwarded_email(*, sender: str, sender_name: str, to: str, provider_addr: st
                     attachment: bytes | None, filename: str = "certificate.pdf",
                     when: datetime | None = None, note: str = "") -> bytes:
     """A Gmail-style forward: the technician's note, the forwarded header block, the certificate attached."""
-    when = when or datetime(2026, 3, 16, 9, 30, tzinfo=timezone.utc)
+    when = when or datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
     msg = EmailMessage()
     msg["From"] = formataddr((sender_name, sender))
     msg["To"] = to

@@ -1,22 +1,25 @@
 """Engine and schema. SQLite runs in WAL mode with a busy timeout so the daemon and the CLI can share it."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-from sqlalchemy import event
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, create_engine
 
 from mailbot.errors import MailbotError
-from mailbot.ledger import health, models  # noqa: F401 - registers the tables
-from mailbot.ledger import mapping_models  # noqa: F401 - remembered spreadsheet column mappings
+from mailbot.ledger import (  # noqa: F401 - registers the tables
+    health,
+    mapping_models,
+    models,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 

@@ -6,7 +6,7 @@ IMAP UIDs and UIDVALIDITY are unsigned 32-bit: BigInteger, or PostgreSQL rejects
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
@@ -14,10 +14,10 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-def to_centi(hours: Decimal | float | int | str) -> int:
+def to_centi(hours: Decimal | float | str) -> int:
     return int((Decimal(str(hours)) * 100).quantize(Decimal(1)))
 
 

@@ -12,10 +12,10 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-TAG = re.compile(r"\[mailbot #(\d{1,10}) (\d{9,11})\.([a-z2-7]{20,40})\]", re.I)
-COMMAND = re.compile(r"^\s*(APPROVE|REJECT)\b[ \t:,-]*(.*)$", re.I)
+TAG = re.compile(r"\[mailbot #(\d{1,10}) (\d{9,11})\.([a-z2-7]{20,40})\]", re.IGNORECASE)
+COMMAND = re.compile(r"^\s*(APPROVE|REJECT)\b[ \t:,-]*(.*)$", re.IGNORECASE)
 
 
 def _mac(secret: str, draft_id: int, expires: int, nonce: str) -> str:
@@ -94,7 +94,7 @@ def verify_reply(*, secret: str, admins: tuple[str, ...], sender: str | None, su
         return Verdict(False, "token already used or draft not awaiting approval", tag.draft_id)
     if not hmac.compare_digest(_mac(secret, tag.draft_id, tag.expires, nonce), tag.mac):
         return Verdict(False, "token does not match this draft (forged, replayed or for another draft)", tag.draft_id)
-    if tag.expires < int(now.astimezone(timezone.utc).timestamp()):
+    if tag.expires < int(now.astimezone(UTC).timestamp()):
         return Verdict(False, "token expired", tag.draft_id)
     command = parse_command(body)
     if command is None:

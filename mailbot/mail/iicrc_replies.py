@@ -12,7 +12,7 @@ from mailbot.ledger.models import Draft, InboundMessage, ReviewItem, utcnow
 
 PROBLEM = re.compile(r"\b(unable|cannot|can't|could not|not (?:been )?approved|missing|rejected|denied|invalid|"
                      r"expired|lapsed|incomplete|not accepted|additional information|please (?:resend|provide))\b",
-                     re.I)
+                     re.IGNORECASE)
 
 
 def sent_submission_for(session: Session, facts: MailFacts) -> Draft | None:
