@@ -198,3 +198,8 @@ def test_any_text_gives_an_explained_result(texts):
         assert 0.0 <= found.confidence <= 1.0
         if not found.needs_review:
             assert found.person_name and found.course_title and found.hours is not None and found.completed_on
+
+
+def test_a_total_beside_a_different_course_figure_goes_to_review():
+    choice = choose_hours(find_hours(["This course: 7 CECs", "Total CECs: 28"]))
+    assert choice.reasons and choice.hours == Decimal(28)

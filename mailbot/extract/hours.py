@@ -146,4 +146,9 @@ def choose_hours(hits: list[HoursHit]) -> HoursChoice:
         return HoursChoice(max(values) if totals else None, (f"several different hour figures ({listed})",))
     hit = credits[0]
     reasons = tuple(dict.fromkeys(h.review for h in credits if h.review))
+    # "Total CECs to date: 28" beside "This course: 7 CECs": a total is not always this course's credit
+    others = {h.hours for h in hits if not h.total and h.unit not in ("range", "days", "duration")} - {hit.hours}
+    if totals and others:
+        listed = ", ".join(str(v.normalize()) for v in sorted(others))
+        reasons += (f"a total differs from other hour figures ({listed})",)
     return HoursChoice(hit.hours, reasons, former_unit=any(h.unit == "former" for h in credits))
