@@ -24,6 +24,7 @@ from mailbot.jobs import poll_tick, reconcile_tick, recover_interrupted_work, se
 from mailbot.leader import leader_lock, wait_for_leadership
 from mailbot.ledger import health
 from mailbot.ledger.db import session_scope
+from mailbot.mail import notices
 
 log = logging.getLogger("mailbot.daemon")
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -84,6 +85,22 @@ def _idle_health(app: App, *, ok: bool, detail: str) -> None:
         log.warning("health write failed error=%r", str(exc))
 
 
+def auth_check_tick(app: App) -> None:
+    """OAuth2 sign-in trouble (a failed refresh, a refresh token about to expire) → one email per day."""
+    from mailbot.auth import auth_warnings
+    from mailbot.mail.compose import render
+
+    warnings = auth_warnings(app)
+    if not warnings:
+        return
+    context = {"company": {"name": app.config.company.name}, "kind": "alarm", "job": "sign-in",
+               "what": "; ".join(warnings), "when": app.clock().strftime("%Y-%m-%d %H:%M UTC")}
+    rendered = render(app.templates, "alarm", context)
+    with session_scope(app.engine) as s:
+        for admin in app.config.company.admins:
+            notices.queue(s, recipient=admin, kind="auth-warning", period=app.today().isoformat(), rendered=rendered)
+
+
 def build_scheduler(app: App) -> BlockingScheduler:
     scheduler = BlockingScheduler(executors={"default": ThreadPoolExecutor(2)}, job_defaults=JOB_DEFAULTS,
                                   timezone=app.config.company.timezone)
@@ -98,6 +115,8 @@ def build_scheduler(app: App) -> BlockingScheduler:
     started = app.clock()
     scheduler.add_job(_guarded("alarm", lambda a: (alarm_tick(a, started), send_notices(a))), "interval",
                       args=[app], id="alarm", seconds=60, replace_existing=True)
+    scheduler.add_job(_guarded("auth", auth_check_tick), "interval", args=[app], id="auth", hours=6,
+                      next_run_time=datetime.now(UTC), replace_existing=True)
     return scheduler
 
 
