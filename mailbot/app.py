@@ -79,7 +79,7 @@ class App:
         return ImapSource(host=inbox.host, port=inbox.port, security=inbox.security, username=inbox.username,
                           password=inbox.password, folder=inbox.folder,
                           ssl_context=_ssl_context(inbox.tls_verify),
-                          oauth2_token=token_function(self.config, inbox.auth))
+                          oauth2_token=token_function(self.config, inbox.auth), idle=inbox.idle)
 
     def transport(self):  # type: ignore[no-untyped-def]
         """The outbox adapter the config names (SMTP or the file outbox)."""

@@ -52,6 +52,8 @@ class Inbox:
     batch_size: int = 20
     max_attempts: int = 5
     tls_verify: bool = True
+    # false: no IMAP IDLE, new mail is found by polling only (servers whose IDLE misbehaves; benchmarks)
+    idle: bool = True
 
 
 @dataclass(frozen=True)
