@@ -203,3 +203,10 @@ def test_any_text_gives_an_explained_result(texts):
 def test_a_total_beside_a_different_course_figure_goes_to_review():
     choice = choose_hours(find_hours(["This course: 7 CECs", "Total CECs: 28"]))
     assert choice.reasons and choice.hours == Decimal(28)
+
+
+def test_a_form_row_with_several_labels():
+    found = read_fields(Page(1, lines_of("Certificate of Completion", "Name: Jane Doe Date: 3/15/2026",
+                                         "Course: Water Damage Restoration Technician Hours: 19")))
+    assert (found.person_name, found.course_title, found.hours, found.completed_on) == (
+        "Jane Doe", "Water Damage Restoration Technician", Decimal(19), date(2026, 3, 15))

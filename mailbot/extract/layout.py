@@ -7,6 +7,7 @@ letter-spaced text layers ("Feb 2 2 , 2 02 4") put a space between every glyph.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 from statistics import median
@@ -181,3 +182,14 @@ def label_above(lines: list[Line], index: int) -> str:
         if close and abs(above.x0 - line.x0) < 1.5 * max(line.size, 1) and above.top < line.top:
             return above.text
     return lines[index - 1].text if index else ""
+
+
+NEXT_LABEL = re.compile(
+    r"\s+(?=(?:(?:Completion|Course|Issue|Issued|Class|Credit|CE|CEC|Contact|Training|Event|Expiration|Start|End)\s+)?"
+    r"(?:Date|Dates|Hours|Course|Title|Name|ID|Number|No\.|#|Score|Location|Instructor|Provider|Credits?|CECs?|CEUs?|"
+    r"Expires|Issued|Completed)\s*#?:)", re.IGNORECASE)
+
+
+def before_next_label(text: str) -> str:
+    """"Jane Doe Date: 3/5/2026" → "Jane Doe": a form row holds several "Label: value" pairs."""
+    return NEXT_LABEL.split(text, maxsplit=1)[0]

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mailbot.extract.layout import Line
+from mailbot.extract.layout import Line, before_next_label
 
 CUE_SAME_LINE = re.compile(
     r"(?:congratulations,?|course completed by|completed by|(?:learner|participant|attendee|student|"
@@ -73,7 +73,7 @@ def cued_names(lines: list[Line]) -> Iterator[NameFound]:
     """Every name introduced by a cue, on the cue's line or on one of the two lines below it."""
     for index, line in enumerate(lines):
         match = CUE_SAME_LINE.search(line.text)
-        rest = clean_name(match.group("rest")) if match else ""
+        rest = clean_name(before_next_label(match.group("rest"))) if match else ""
         if rest and looks_like_name_loose(rest):
             yield NameFound(rest, index, True)
             continue

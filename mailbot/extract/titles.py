@@ -5,7 +5,7 @@ import re
 
 from mailbot.extract.dates import dates_in_line
 from mailbot.extract.hours import hours_in_line
-from mailbot.extract.layout import Line, value_below
+from mailbot.extract.layout import Line, before_next_label, value_below
 
 LABEL = re.compile(r"^(?:course title|course name|course|title|class(?: title)?|training(?: type| title| course)?|"
                    r"program(?:me)? title|seminar|session|event|module title|subject)\s*:\s*(?P<rest>.*)$", re.IGNORECASE)
@@ -68,8 +68,9 @@ def _with_wrap(lines: list[Line], index: int, taken: set[int]) -> str:
 def _labelled(lines: list[Line]) -> str | None:
     for index, line in enumerate(lines):
         match = LABEL.match(line.text)
-        if match and _plausible(clean_title(match.group("rest"))):
-            return clean_title(match.group("rest"))
+        value = clean_title(before_next_label(match.group("rest"))) if match else ""
+        if value and _plausible(value):
+            return value
         below = value_below(lines, index) if LABEL_ALONE.match(line.text) else None
         if below is not None and _plausible(clean_title(lines[below].text)):
             return clean_title(lines[below].text)
