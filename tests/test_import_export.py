@@ -78,11 +78,11 @@ def test_messy_tracker_imports_what_it_can_and_says_why_for_the_rest(app, tmp_pa
                             ("CEC Log", 12), ("CEC Log", 13), ("Certifications", 3)}
     assert "no email address" in skipped[("Staff", 6)]
     assert "duplicate" in skipped[("CEC Log", 6)] and "same technician, course and date" in skipped[("CEC Log", 6)]
-    assert "formula" in skipped[("CEC Log", 9)] and "CE Hrs" in skipped[("CEC Log", 9)]
+    assert "CE Hrs holds a formula with no saved value" in skipped[("CEC Log", 9)]
     assert "unknown technician 'Nobody Known'" in skipped[("CEC Log", 10)]
     assert "31/31/2026" in skipped[("CEC Log", 11)]
     assert "seven" in skipped[("CEC Log", 12)]
-    assert "Excel error #REF!" in skipped[("CEC Log", 13)]
+    assert "CE Hrs shows the Excel error #REF!" in skipped[("CEC Log", 13)]
     assert [(i.tab, i.row) for i in report.review] == [("CEC Log", 7)]
     assert "former unit" in report.review[0].reason
     with session_scope(app.engine) as s:

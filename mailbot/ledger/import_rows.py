@@ -27,7 +27,6 @@ from mailbot.ledger.techs import add_technician, find_by_address
 from mailbot.rules.model import hours_text
 
 VOIDED = "voided"
-EXCEL_ERRORS = {"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
 # "WRT/ASD", "WRT, ASD", "WRT 03/02/2024; ASD 2024-05-10": a slash separates codes only between letters,
 # so the slashes of a date stay with it
 CERT_TOKENS = re.compile(r"[,;&\n]+|(?<=[A-Za-z])\s*/\s*(?=[A-Za-z])")
@@ -60,16 +59,10 @@ class RowImporter:
 
     def run(self, tab: Any) -> None:
         handler = self.handlers[tab.kind]
-        for number, values, gaps in tab.records():
+        for number, values, problems in tab.records():
             self.where = (tab.sheet.title, number)
-            if gaps:
-                self.report.skipped.append(self.issue(
-                    f"formula in {', '.join(gaps)} has no saved value (open and save the file in Excel, "
-                    f"or type the value)"))
-                continue
-            errors = sorted({str(v) for v in values.values() if str(v).strip().upper() in EXCEL_ERRORS})
-            if errors:
-                self.report.skipped.append(self.issue(f"a formula shows the Excel error {', '.join(errors)}"))
+            if problems:
+                self.report.skipped.append(self.issue("; ".join(problems)))
                 continue
             try:
                 with self.session.begin_nested():

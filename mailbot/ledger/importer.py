@@ -52,14 +52,14 @@ class Tab:
     columns: HeaderMap
 
     def records(self):  # type: ignore[no-untyped-def]
-        """(row number, {field: value}, [fields whose formula has no saved value]) for each non-blank row."""
+        """(row number, {field: value}, ["<header> <problem>" for unusable cells]) for each non-blank row."""
         for number, cells in self.sheet.rows:
             if number <= self.header_row or all(c is None or str(c).strip() == "" for c in cells):
                 continue
             values = {f: cells[i] if i < len(cells) else None for i, f in self.columns.columns.items()}
-            gaps = [self.columns.headers[i] for i in sorted(self.sheet.formula_gaps.get(number, ()))
-                    if i in self.columns.columns]
-            yield number, values, gaps
+            problems = self.sheet.cell_problems.get(number, {})
+            yield number, values, [f"{self.columns.headers[i]} {problems[i]}" for i in sorted(problems)
+                                   if i in self.columns.columns]
 
 
 def detect_tab(sheet: Sheet, overrides: dict[str, str], remembered: dict[str, dict[str, str]]) -> Tab | None:

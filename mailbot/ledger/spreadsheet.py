@@ -28,7 +28,7 @@ class Sheet:
 
     title: str
     rows: list[tuple[int, list[Any]]]
-    formula_gaps: dict[int, set[int]] = field(default_factory=dict)  # row → columns with an unsaved formula
+    cell_problems: dict[int, dict[int, str]] = field(default_factory=dict)  # row → column → what is wrong
 
 
 def csv_paths(path: Path) -> dict[str, Path]:
@@ -88,12 +88,23 @@ def _sheet_of(ws: Any, formula_ws: Any) -> Sheet:
         for r in range(block.min_row, block.max_row + 1):
             for c in range(block.min_col, block.max_col + 1):
                 grid[r][c - 1] = corner
-    gaps: dict[int, set[int]] = {}
+    return Sheet(ws.title, sorted(grid.items()), _cell_problems(ws, formula_ws))
+
+
+def _cell_problems(ws: Any, formula_ws: Any) -> dict[int, dict[int, str]]:
+    """Cells whose value cannot be trusted: an error a formula saved (typed as an error cell, so a course
+    really called "#REF!" is still text), or a formula with no saved value at all."""
+    problems: dict[int, dict[int, str]] = {}
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.data_type == "e":
+                problems.setdefault(cell.row, {})[cell.column - 1] = f"shows the Excel error {cell.value}"
     for row in formula_ws.iter_rows():
         for cell in row:
-            if cell.data_type == "f" and grid.get(cell.row, [])[cell.column - 1] is None:
-                gaps.setdefault(cell.row, set()).add(cell.column - 1)
-    return Sheet(ws.title, sorted(grid.items()), gaps)
+            if cell.data_type == "f" and ws.cell(cell.row, cell.column).value is None:
+                problems.setdefault(cell.row, {})[cell.column - 1] = (
+                    "holds a formula with no saved value (open and save the file in Excel, or type the value)")
+    return problems
 
 
 Table = tuple[list[str], list[list[Any]]]  # headers, rows
