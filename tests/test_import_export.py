@@ -13,10 +13,11 @@ import pytest
 from sqlmodel import select
 
 from mailbot.cli.main import main
+from mailbot.ledger.balances import compute_for
 from mailbot.ledger.db import session_scope
 from mailbot.ledger.importer import import_file
 from mailbot.ledger.mapping_models import ColumnMapping
-from mailbot.ledger.models import Credit, ReviewItem, Technician
+from mailbot.ledger.models import AuditEvent, Credit, ReviewItem, Technician
 from mailbot.ledger.techs import list_views
 from tests.helpers import make_app
 
@@ -100,13 +101,15 @@ def test_messy_tracker_imports_what_it_can_and_says_why_for_the_rest(app, tmp_pa
         [item] = s.exec(select(ReviewItem)).all()
         assert (item.tech_id, item.hours_centi, item.kind) == (views[DANA].id, 700, "former-unit")
         assert "2020-01-01" in item.reason
+        balance = compute_for(s, app.rules, s.get(Technician, views[DANA].id), date(2026, 6, 1))
+        assert (balance.earned, balance.pending_review) == (Decimal("10.5"), Decimal(7))  # 7 h waits for a person
 
 
 def test_dry_run_reports_the_same_and_changes_nothing(app, tmp_path):
     report = _import(app, messy_workbook(tmp_path / "tracker.xlsx"), dry_run=True)
     assert report.dry_run and report.added["credits"] == 3 and len(report.skipped) == 8
     with session_scope(app.engine) as s:
-        for table in (Technician, Credit, ReviewItem, ColumnMapping):
+        for table in (Technician, Credit, ReviewItem, ColumnMapping, AuditEvent):
             assert s.exec(select(table)).all() == []
 
 
