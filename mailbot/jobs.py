@@ -24,7 +24,7 @@ from mailbot.ledger.techs import find_by_address
 from mailbot.mail import notices
 from mailbot.mail.approval_flow import handle_reply, is_approval_reply
 from mailbot.mail.iicrc_replies import handle_iicrc_reply, sent_submission_for
-from mailbot.mail.outgoing import SendReport, recover_interrupted, send_approved
+from mailbot.mail.outgoing import SendReport, recover_interrupted, resolve_from_sent_folder, send_approved
 from mailbot.mail.transport import SentFolderCopy
 from mailbot.recording import record
 
@@ -209,10 +209,18 @@ def poll_tick(app: App) -> PassReport:
 
 def recover_interrupted_work(app: App) -> None:
     """Run once by whoever just took the leader lock: sends that a dead process left mid-way are marked
-    interrupted (never resent blindly)."""
+    interrupted (never resent blindly), then those whose copy is in the Sent folder are marked sent."""
     notices.recover_interrupted(app.engine)
     with session_scope(app.engine) as s:
         recover_interrupted(s)
+    if app.config.inbox.kind == "imap" and app.config.outbox.sent_folder:
+        resolve_from_sent_folder(app.engine, lambda: _sent_folder_source(app))
+
+
+def _sent_folder_source(app: App):  # type: ignore[no-untyped-def]
+    source = app.source()
+    source.folder = app.config.outbox.sent_folder  # the same account, reading Sent instead of the inbox
+    return source
 
 
 def send_notices(app: App) -> int:

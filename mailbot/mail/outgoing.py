@@ -2,25 +2,32 @@
 
 Fail-closed twice over: only drafts with an approval row are claimed, and a draft addressed to IICRC is
 refused while [iicrc] live is not true. A draft found in `sending` after a crash is not resent blindly:
-it becomes `interrupted` and the admin decides (drafts show / resend).
+it becomes `interrupted`; if its copy is in the Sent folder it did go out and is marked sent, otherwise the
+admin decides (drafts show / resend).
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from mailbot.config import Config
 from mailbot.errors import ProcessingError
+from mailbot.ledger import audit
 from mailbot.ledger import drafts as draft_ops
 from mailbot.ledger.db import session_scope
 from mailbot.ledger.models import Draft, utcnow
 from mailbot.mail.compose import Attachment, Envelope, Rendered, build_message
 from mailbot.mail.smtp import PartialDeliveryError
+
+log = logging.getLogger("mailbot.outgoing")
+SENT_LOOKBACK = 50  # the copy of a send cut short is among the newest messages of the Sent folder
 
 
 @dataclass
@@ -54,6 +61,41 @@ def recover_interrupted(session: Session) -> int:
         state="interrupted", updated_at=utcnow(),
         error="mailbot stopped while sending; check the Sent folder, then `mailbot drafts resend ID` if it is not there"))
     return stale.rowcount
+
+
+def _newest_message_ids(source, newest: int) -> set[str]:  # type: ignore[no-untyped-def]
+    keys = source.folder_state().keys[-newest:]
+    parser = BytesHeaderParser()
+    return {str(parser.parsebytes(raw).get("Message-ID", "")).strip() for _, raw in source.fetch(keys)}
+
+
+def resolve_from_sent_folder(engine, open_sent_folder) -> list[int]:  # type: ignore[no-untyped-def]
+    """Interrupted drafts whose copy is in the Sent folder did go out (SentFolderCopy APPENDs only after the
+    SMTP server accepted the message): mark them sent. The rest stay interrupted for the admin (the server
+    may still have accepted one whose copy was never made). `open_sent_folder()` gives a mail source over
+    the Sent folder. Never raises: on any failure nothing changes."""
+    with session_scope(engine) as s:
+        waiting = {d.smtp_message_id: d.id for d in s.exec(select(Draft).where(
+            Draft.state == "interrupted", Draft.smtp_message_id.is_not(None))).all()}
+    if not waiting:
+        return []
+    try:
+        with open_sent_folder() as source:
+            found = _newest_message_ids(source, SENT_LOOKBACK)
+    except Exception as exc:  # noqa: BLE001 - unresolved drafts simply stay interrupted, listed for the admin
+        log.warning("could not read the Sent folder to resolve interrupted sends: %r", str(exc))
+        return []
+    resolved = []
+    with session_scope(engine) as s:
+        for message_id in sorted(set(waiting) & found):
+            won = s.execute(update(Draft).where(Draft.id == waiting[message_id], Draft.state == "interrupted")
+                            .values(state="sent", sent_at=utcnow(), updated_at=utcnow(),
+                                    error="interrupted while sending; its copy in the Sent folder shows it went out"))
+            if won.rowcount == 1:
+                audit.record(s, "mailbot", "draft.sent", "draft", waiting[message_id], message_id=message_id,
+                             resolved_by="Sent folder copy")
+                resolved.append(waiting[message_id])
+    return resolved
 
 
 def _send_one(engine, transport, config: Config, draft_id: int, report: SendReport) -> None:  # type: ignore[no-untyped-def]
