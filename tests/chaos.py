@@ -69,9 +69,17 @@ evidence_dir = "evidence"
 
 
 def mailbot(config: str, *args: str, timeout: float = 180) -> str:
-    """Run one CLI command to completion; its stdout, or an AssertionError with its stderr."""
-    result = subprocess.run([sys.executable, "-m", "mailbot", "--config", config, *args], capture_output=True,
-                            text=True, timeout=timeout)
+    """Run one CLI command to completion; its stdout, or an AssertionError with its stderr.
+
+    On PostgreSQL the leader lock is one advisory lock per database, and other test sessions run daemons
+    in other schemas of the same database: a one-shot command refused for that reason is tried again."""
+    deadline = time.monotonic() + 120
+    while True:
+        result = subprocess.run([sys.executable, "-m", "mailbot", "--config", config, *args], check=False,
+                                capture_output=True, text=True, timeout=timeout)
+        if "daemon is running on this database" not in result.stderr or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     assert result.returncode == 0, f"mailbot {' '.join(args)} failed:\n{result.stderr}"
     return result.stdout
 
@@ -93,8 +101,9 @@ class Daemon:
                                      stdout=subprocess.DEVNULL, stderr=self.log.open("ab"))
         self.starts += 1
 
-    def wait_leading(self, timeout: float = 30) -> None:
-        """Until this start's process holds the leader lock (its pid in a 'leader pid=' line)."""
+    def wait_leading(self, timeout: float = 120) -> None:
+        """Until this start's process holds the leader lock (its pid in a 'leader pid=' line). Generous: on
+        PostgreSQL a daemon of another test session (another schema, same database) may hold the lock."""
         assert self.proc is not None
         marker = f"leader pid={self.proc.pid}"
         wait_until(lambda: marker in self.log.read_text(errors="replace") or self.proc.poll() is not None, timeout)

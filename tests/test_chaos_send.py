@@ -1,0 +1,151 @@
+"""Issue 6, "a crash between sending and sent": `mailbot run` sending approved submissions to the real SMTP
+server is SIGKILLed again and again. Every approved draft reaches the server at most once, and none is
+dropped silently: each ends `sent` (with its Message-ID at the server and in the Sent folder) or
+`interrupted`, listed for the admin with the Message-ID it was given before the send."""
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+
+import pytest
+
+from mailbot.app import App
+from mailbot.config import load_config
+from mailbot.ledger import drafts as draft_ops
+from mailbot.ledger.db import session_scope
+from mailbot.ledger.models import Draft
+from mailbot.samples import SampleCertificate
+from tests.chaos import (
+    RENEWALS,
+    SENT,
+    Daemon,
+    db_rows,
+    forward_pdf,
+    header_values,
+    json_lines,
+    mailbot,
+    register,
+    technicians,
+    wait_until,
+    write_config,
+)
+
+pytestmark = pytest.mark.servers
+
+DRAFTS, KILLS = 48, 12
+PER_TECH = 6
+
+
+def ingest(config: str, server, user: str, count: int) -> None:  # type: ignore[no-untyped-def]
+    """`count` certificates forwarded, recorded by one clean pass: `count` drafts waiting for approval."""
+    techs = technicians(-(-count // PER_TECH))
+    register(config, techs)
+    raws = []
+    for i in range(count):
+        addr, name = techs[i % len(techs)]
+        cert = SampleCertificate(name, f"Mold Remediation Refresher Session {i}", f"{i % 5 + 1} CECs",
+                                 f"March {i % 28 + 1}, 2026", "Gulf Coast Restoration Academy")
+        raws.append(forward_pdf(addr, name, cert, subject=f"certificate {i}"))
+    server.deliver_to_maildir(user, raws)
+    mailbot(config, "poll", "--once")
+
+
+def approve(config: str, ids: list[int]) -> None:
+    app = App(load_config(config))
+    with session_scope(app.engine) as s:
+        for draft_id in ids:
+            draft_ops.approve(s, draft_id, actor="office@testco.example")
+    app.engine.dispose()
+
+
+def send_under_fire(daemon: Daemon, config: str, ids: list[int], rng: random.Random) -> None:
+    """Approve a few drafts before each start, so each run has sends to be killed in the middle of."""
+    per_run = -(-len(ids) // KILLS)
+    for k in range(KILLS):
+        approve(config, ids[k * per_run:(k + 1) * per_run])
+        daemon.start()
+        daemon.wait_leading()
+        time.sleep(rng.uniform(0.0, 1.0))
+        daemon.kill()
+
+
+def test_sigkilled_sender_sends_each_approved_draft_at_most_once_and_drops_none(
+        tmp_path, db_url, imap_account, smtp_server):
+    seed = int(os.environ.get("MAILBOT_CHAOS_SEED", time.time_ns() % 1_000_000))
+    print(f"send chaos seed={seed}")
+    server, user = imap_account.server, imap_account.user
+    config = write_config(tmp_path, imap_account, smtp_server, db_url)
+    ingest(config, server, user, DRAFTS)
+    ids = [d["id"] for d in json_lines(mailbot(config, "drafts", "list", "--state", "drafted", "--json"))]
+    assert len(ids) == DRAFTS
+    smtp_server.clear()  # the receipts of the ingest pass; from here on only submissions
+
+    daemon = Daemon(config, tmp_path / "daemon.log")
+    send_under_fire(daemon, config, ids, random.Random(seed))
+    daemon.start()
+    daemon.wait_leading()
+    wait_until(lambda: not db_rows(db_url, Draft, Draft.state.in_(("approved", "sending"))), timeout=120)
+    assert daemon.stop() == 0
+    mailbot(config, "send", "--once")
+
+    drafts = {d.id: d for d in db_rows(db_url, Draft)}
+    submissions = [m for m in smtp_server.messages if RENEWALS in m.rcpt_tos]
+    per_draft = Counter(int(m.message["X-Mailbot-Draft"]) for m in submissions)
+    assert set(per_draft) <= set(ids) and max(per_draft.values()) == 1  # at most once each
+    at_server = {int(m.message["X-Mailbot-Draft"]): m.message["Message-ID"] for m in submissions}
+    in_sent_folder = set(header_values(server, user, SENT))
+    states = Counter(d.state for d in drafts.values())
+    assert set(states) <= {"sent", "interrupted"}, states  # nothing approved, sending or failed is left
+
+    for draft in drafts.values():
+        assert draft.smtp_message_id, f"draft #{draft.id} has no recorded Message-ID"
+        if draft.state == "sent":
+            assert at_server.get(draft.id) == draft.smtp_message_id
+            assert draft.smtp_message_id in in_sent_folder
+        else:  # reached the server or not, it is never resent; if it did, under the recorded Message-ID
+            assert at_server.get(draft.id, draft.smtp_message_id) == draft.smtp_message_id
+            assert "Sent folder" in (draft.error or "")
+
+    listed = json_lines(mailbot(config, "drafts", "list", "--state", "interrupted", "--json"))
+    interrupted = [d for d in drafts.values() if d.state == "interrupted"]
+    assert sorted(d["id"] for d in listed) == sorted(d.id for d in interrupted)  # the admin sees each one
+    delivered = [d for d in interrupted if d.id in at_server]
+    copied = [d for d in interrupted if d.smtp_message_id in in_sent_folder]
+    print(f"send chaos: {DRAFTS} drafts, {KILLS} SIGKILLs: sent={states['sent']} "
+          f"interrupted={len(interrupted)} (of which reached the server={len(delivered)}, "
+          f"copy in Sent={len(copied)})")
+
+
+def test_a_send_cut_short_is_resolved_from_the_sent_folder_and_never_resent(
+        tmp_path, db_url, imap_account, smtp_server):
+    """The state a SIGKILL leaves, built step by step as the sender does it: both drafts claimed (`sending`,
+    Message-ID recorded); the first reached the server and its Sent copy was made, the second never left."""
+    from mailbot.mail.outgoing import build
+
+    server, user = imap_account.server, imap_account.user
+    config = write_config(tmp_path, imap_account, smtp_server, db_url)
+    ingest(config, server, user, 2)
+    went_out, never_left = [d["id"] for d in json_lines(mailbot(config, "drafts", "list", "--json"))]
+    approve(config, [went_out, never_left])
+    app = App(load_config(config))
+    with session_scope(app.engine) as s:
+        for draft_id in (went_out, never_left):
+            assert draft_ops.claim_for_sending(s, draft_id)
+            s.get(Draft, draft_id).smtp_message_id = f"<cut-short-{draft_id}@testco.example>"
+    with session_scope(app.engine) as s:
+        message = build(s.get(Draft, went_out), app.config, f"<cut-short-{went_out}@testco.example>")
+    with app.transport() as transport:
+        transport.send(message)
+    server.append(user, message.as_bytes(), folder=SENT)
+    app.engine.dispose()
+    smtp_server.clear()
+
+    mailbot(config, "send", "--once")  # recovery, then a send pass
+
+    assert smtp_server.messages == []  # neither is resent
+    drafts = {d["id"]: d for d in json_lines(mailbot(config, "drafts", "list", "--json"))}
+    assert drafts[went_out]["state"] == "sent" and "Sent folder" in drafts[went_out]["error"]
+    assert drafts[never_left]["state"] == "interrupted"  # for the admin: `drafts resend` if it is not there
+    assert drafts[never_left]["smtp_message_id"] == f"<cut-short-{never_left}@testco.example>"
