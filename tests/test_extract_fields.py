@@ -210,3 +210,26 @@ def test_a_form_row_with_several_labels():
                                          "Course: Water Damage Restoration Technician Hours: 19")))
     assert (found.person_name, found.course_title, found.hours, found.completed_on) == (
         "Jane Doe", "Water Damage Restoration Technician", Decimal(19), date(2026, 3, 15))
+
+
+def form_page(*cells: tuple[str, float, float]) -> Page:
+    """Lines at (x, top) positions, as a form or a table prints them."""
+    return Page(1, [Line(text, top, top + 12, x, x + 150) for text, x, top in cells])
+
+
+def test_form_labels_above_values():
+    page = form_page(("Certificate of Training", 200, 20), ("PARTICIPANT", 50, 100), ("COURSE", 400, 100),
+                     ("Angela M. Rossi", 50, 116), ("Odor Control Technician", 400, 116),
+                     ("DATE COMPLETED", 50, 200), ("CEC HOURS", 400, 200), ("March 3, 2026", 50, 216), ("14", 400, 216))
+    found = read_fields(page)
+    assert (found.person_name, found.course_title, found.hours, found.completed_on, found.needs_review) == (
+        "Angela M. Rossi", "Odor Control Technician", Decimal(14), date(2026, 3, 3), False)
+
+
+def test_a_table_listing_several_students_is_flagged():
+    page = form_page(("Training Completion Report", 50, 20), ("Student", 50, 100), ("Course", 250, 100),
+                     ("Hours", 500, 100), ("Maria Lopez", 50, 116), ("Applied Structural Drying", 250, 116),
+                     ("21", 500, 116), ("Tom Baker", 50, 132), ("Applied Structural Drying", 250, 132), ("21", 500, 132),
+                     ("Completed: 2026-02-11", 50, 200))
+    found = read_fields(page)
+    assert found.needs_review and "several people named on one page" in found.reasons

@@ -131,10 +131,11 @@ def read_fields(page: Page) -> Extraction:
         reasons.append("no course title found")
     elif not title_sure:
         reasons.append("course title found by layout only")
-    hour_hits = find_hours(texts)
+    labels = [label_above(lines, i) for i in range(len(lines))]
+    hour_hits = find_hours(texts, labels)
     hours = choose_hours(hour_hits)
     reasons.extend(hours.reasons)
-    date_hits = find_dates(texts, [label_above(lines, i) for i in range(len(lines))])
+    date_hits = find_dates(texts, labels)
     completed_on, date_reasons = pick_date(date_hits)
     reasons.extend(_date_reasons(texts, completed_on, date_reasons))
     if page.ocr:

@@ -114,11 +114,21 @@ def hours_in_line(text: str, index: int, fifty_minute: bool = False) -> list[Hou
     return hits
 
 
-def find_hours(lines: list[str]) -> list[HoursHit]:
+HOURS_LABEL_ALONE = re.compile(r"^(?:CEC hours|CEC(?:'|’)?s|CE hours|credit hours|contact hours|clock hours|hours|"
+                               r"credits|CE credits|total hours|total CECs|CECs earned|hours earned)\s*:?\s*$", _I)
+BARE_NUMBER = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,2})?)\s*$")
+
+
+def find_hours(lines: list[str], labels: list[str] | None = None) -> list[HoursHit]:
+    """Credit figures on a page; `labels[i]` is the form label above line i ("CEC HOURS" over "14")."""
     fifty_minute = any(FIFTY_MINUTE.search(text) for text in lines)
     hits = []
     for index, text in enumerate(lines):
         hits.extend(hours_in_line(text, index, fifty_minute))
+        bare = BARE_NUMBER.match(text)
+        if bare and labels and HOURS_LABEL_ALONE.match(labels[index]) and 0 < Decimal(bare.group(1)) <= 200:
+            hits.append(HoursHit(_clock(Decimal(bare.group(1))), "hour", index,
+                                 total=bool(TOTAL.search(labels[index]))))
     return hits
 
 

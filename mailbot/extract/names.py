@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mailbot.extract.layout import Line, before_next_label
+from mailbot.extract.layout import Line, before_next_label, value_below
 
 CUE_SAME_LINE = re.compile(
     r"(?:congratulations,?|course completed by|completed by|(?:learner|participant|attendee|student|"
@@ -17,6 +17,8 @@ CUE_NEXT_LINE = re.compile(
     r"(?:certif(?:y|ies)(?: that)?|presented to|awarded to|granted to|acknowledge that|recogni[sz]es|"
     r"is hereby|proudly|this is to|recognizes that|name|"
     r"(?:client|participant|attendee|learner|student|employee|recipient|trainee)(?:[- ]\w+)?\s*:)\s*:?\s*$", re.IGNORECASE)
+NAME_LABEL_ALONE = re.compile(r"^(?:participant|attendee|student|learner|technician|recipient|trainee|employee|"
+                              r"name|full name)(?:'s)?(?:\s+name)?\s*:?\s*$", re.IGNORECASE)
 NEXT_LINE_EXCLAMATION = re.compile(r"^\s*congratulations\s*[!.]?\s*$", re.IGNORECASE)
 HONORIFIC = re.compile(r"^(?:mr|mrs|ms|miss|dr|prof)\.?\s*", re.IGNORECASE)
 SUFFIX_STOP = re.compile(r"\s+(?:has|have|who|for|on|in recognition|successfully|completed|attended)\b.*$", re.IGNORECASE)
@@ -77,6 +79,14 @@ def cued_names(lines: list[Line]) -> Iterator[NameFound]:
         if rest and looks_like_name_loose(rest):
             yield NameFound(rest, index, True)
             continue
+        if NAME_LABEL_ALONE.match(line.text):
+            # a form or table: "PARTICIPANT" over the name, and over further names if it is a list
+            below, found_any = value_below(lines, index), False
+            while below is not None and looks_like_name_loose(clean_name(lines[below].text)):
+                yield NameFound(clean_name(lines[below].text), below, True)
+                below, found_any = value_below(lines, below), True
+            if found_any:
+                continue
         if (match and not rest) or CUE_NEXT_LINE.search(line.text) or NEXT_LINE_EXCLAMATION.search(line.text):
             for offset in (1, 2):
                 if index + offset < len(lines):
