@@ -17,7 +17,7 @@ from reportlab.pdfgen import canvas
 
 rl_config.invariant = 1  # no timestamps or random IDs in the output
 
-# an item: (text, font, size, y from the top, align) — align is "c" (centre), "l" or "r"
+# an item: (text, font, size, y from the top, align) — align is "c" (centre), "l", "r" or "r2" (right column)
 Item = tuple[str, str, float, float, str]
 
 
@@ -150,9 +150,22 @@ def flyer(s: dict) -> list[Item]:
             ("Call to register: 555-0134", "Helvetica", 12, 215, "c")]
 
 
+def form(s: dict) -> list[Item]:
+    """Labels above values in two columns, as online training portals print them."""
+    return [
+        (s.get("provider", "SafeDry Online Academy"), "Helvetica-Bold", 16, 50, "l"),
+        ("Certificate of Training", "Helvetica-Bold", 28, 100, "c"),
+        ("PARTICIPANT", "Helvetica", 10, 170, "l"), ("COURSE", "Helvetica", 10, 170, "r2"),
+        (s["name_text"], "Helvetica-Bold", 18, 192, "l"), (" ".join(s["title_lines"]), "Helvetica-Bold", 15, 192, "r2"),
+        (s["date_label"], "Helvetica", 10, 260, "l"), (s["hours_label"], "Helvetica", 10, 260, "r2"),
+        (s["date_text"], "Helvetica", 14, 280, "l"), (s["hours_text"], "Helvetica", 14, 280, "r2"),
+        ("Certificate No. 2026-00417    Verify at example-academy.test/verify", "Helvetica", 8, 560, "l"),
+    ]
+
+
 LAYOUTS = {"iicrc": iicrc_course, "school": school_class, "conference": conference, "booth": booth_visit,
            "manufacturer": manufacturer, "lms": lms_record, "transcript": transcript, "outline": outline_page,
-           "invoice": invoice, "flyer": flyer}
+           "invoice": invoice, "flyer": flyer, "form": form}
 
 
 def _title_lines(s: dict, top: float, size: float) -> list[Item]:
@@ -164,7 +177,7 @@ def _draw_items(c: canvas.Canvas, items: list[Item], width: float, height: float
         y = height - top
         c.setFont(font, size)
         text_width = c.stringWidth(text, font, size) + char_space * max(len(text) - 1, 0)
-        x = {"c": (width - text_width) / 2, "l": 60, "r": width - 60 - text_width}[align]
+        x = {"c": (width - text_width) / 2, "l": 60, "r": width - 60 - text_width, "r2": width / 2 + 40}[align]
         obj = c.beginText(x, y)
         obj.setFont(font, size)
         obj.setCharSpace(char_space)

@@ -86,6 +86,13 @@ CERTIFICATES = [
          "Completion Date: 9 February 2026", hours=1, date="2026-02-09", approval="RE-512"),
     cert("lms-nohours", "lms", "Victor Alvarez", "Customer Communication on the Job Site", "Status: Passed",
          "Completion Date: 2026-02-02", hours=None, date="2026-02-02", review=True, approval="RE-090"),
+    # portal forms: labels above values in two columns
+    cert("form-1", "form", "Angela M. Rossi", "Odor Control Technician", "14", "March 3, 2026", hours=14,
+         date="2026-03-03", date_label="DATE COMPLETED", hours_label="CEC HOURS"),
+    cert("form-2", "form", "Tomás Ibáñez", "Structural Drying Refresher", "3.5", "2026-02-19", hours=3.5,
+         date="2026-02-19", date_label="Completion Date", hours_label="Credit Hours"),
+    cert("form-3", "form", "Nadia Petrenko", "Category 3 Sewage Cleanup", "0.7 CEU", "01/30/2026", hours=7,
+         date="2026-01-30", date_label="Completed", hours_label="Credits"),
     # letter-spaced text layers
     cert("spaced-1", "iicrc", "Isabel Moreau", "Water Damage Restoration Technician (WRT)", "CECs Awarded: 19",
          "Date of Completion: February 22, 2026", hours=19, date="2026-02-22", form="spaced", approval="WRT-3001"),
