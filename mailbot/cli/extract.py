@@ -8,7 +8,7 @@ import click
 
 from mailbot.cli.common import Command, emit_json_lines
 from mailbot.domain import Document, Extraction
-from mailbot.extract import document_from_path, extract_document, sniff_content_type
+from mailbot.extract import ExtractLimits, document_from_path, extract_document, sniff_content_type
 
 KEYS = ("source", "attachment", "sender", "is_certificate", "person_name", "course_title", "hours", "completed_on",
         "provider", "approval_number", "confidence", "needs_review", "reasons", "error")
@@ -62,7 +62,10 @@ def _email_rows(source: str, data: bytes) -> tuple[list[dict[str, Any]], bool]:
 def rows_for_path(source: str) -> tuple[list[dict[str, Any]], bool]:
     """All result rows for one command-line input; (rows, every part could be read)."""
     path = Path(source)
+    limit = ExtractLimits().max_bytes
     try:
+        if path.stat().st_size > limit:  # refuse before reading a huge file into memory
+            return [_unreadable(source, f"file is larger than the limit of {limit:,} bytes")], False
         data = path.read_bytes()
     except OSError as exc:
         return [_unreadable(source, f"cannot read the file ({exc.strerror or exc})")], False
