@@ -133,3 +133,20 @@ def test_name_with_markup_is_escaped_in_html(tmp_path, db_url):  # type: ignore[
         rendered = render_statement(app, s, tech, AS_OF)
     assert "<b>Eve</b>" not in rendered.html and "&lt;b&gt;Eve&lt;/b&gt;" in rendered.html
     check_html(rendered.html)
+
+
+def test_last_weeks_wording_has_no_monthly_pace():
+    from mailbot.digests.statement import status_sentence
+    from mailbot.rules.model import Balance
+
+    def due(days_left: int) -> str:
+        b = Balance(name="D", email="d@x", iicrc_id=None, level="technician", cycle_start=date(2023, 1, 1),
+                    cycle_end=date(2027, 1, 1), required=Decimal(14), earned=Decimal("12.5"), submitted=Decimal(0),
+                    confirmed=Decimal(0), pending_review=Decimal(0), planned=Decimal(0), remaining=Decimal("1.5"),
+                    status="due-soon", pace=Decimal("1.50"), fee_due=None, projected=Decimal(0), certifications=(),
+                    as_of=date(2026, 12, 22))
+        return status_sentence(b, days_left, date(2026, 12, 31))
+
+    assert due(10) == "1.5 hours still needed in 10 days (by 2026-12-31). Forward each certificate as soon as you have it."
+    assert due(1).startswith("1.5 hours still needed in 1 day (by")
+    assert due(45) == "1.5 hours still needed in 45 days (by 2026-12-31): about 1.5 hours a month."

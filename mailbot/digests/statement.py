@@ -14,6 +14,7 @@ from typing import Any
 from mailbot.mail.compose import format_hours
 
 TEXT_BAR_WIDTH = 20
+LAST_MONTH_DAYS = 31
 MAX_CREDIT_LINES = 12  # a phone screen; the rest is summarised as "and N more"
 SUBMISSION_WORDS = {"recorded": "recorded, not yet sent to IICRC", "sent": "sent to IICRC",
                     "confirmed": "confirmed by IICRC"}
@@ -84,8 +85,11 @@ def status_sentence(balance: Any, days_left: int | None, last_day: date | None) 
         return (f"The last cycle ended short (lapsed since {since}). The office will ask IICRC how to "
                 f"reinstate it; please reply if you have certificates we have not seen.")
     if status == "due-soon":
-        return (f"{_plural(balance.remaining)} still needed in {days_left} days (by {last_day}): "
-                f"about {_plural(balance.pace)} a month.")
+        needed = f"{_plural(balance.remaining)} still needed in {days_left} day{'' if days_left == 1 else 's'}" \
+                 f" (by {last_day})"
+        if days_left is not None and days_left < LAST_MONTH_DAYS:  # a monthly pace means nothing now
+            return f"{needed}. Forward each certificate as soon as you have it."
+        return f"{needed}: about {_plural(balance.pace)} a month."
     if status == "behind-pace":
         return f"{_plural(balance.pace, more=True)} a month gets you back on track by {last_day}."
     return f"{_plural(balance.pace, more=True)} a month keeps you on track."
