@@ -392,3 +392,12 @@ def test_empty_plain_alternative_falls_back_to_the_html_text():
     msg = b.base_message(body="\n")
     msg.add_alternative("<html><body><p>REJECT wrong person</p></body></html>", subtype="html")
     assert read_message(b.as_bytes(msg)).body_text == "REJECT wrong person"
+
+
+def test_pasted_screenshot_shown_through_cid_is_kept_even_when_it_compresses_small():
+    screenshot = b.make_image(1100, 850, "PNG")  # white with a little text: a few KB
+    assert len(screenshot) < 40 * 1024
+    msg = b.base_message(body="screenshot below")
+    msg.add_alternative('<p>My certificate:</p><img src="cid:shot@x">', subtype="html")
+    msg.get_payload()[1].add_related(screenshot, maintype="image", subtype="png", cid="<shot@x>")
+    assert [d.content_type for d in read_message(b.as_bytes(msg)).documents] == ["image/png"]

@@ -34,9 +34,11 @@ _UNREMARKABLE_TYPES = {
 # a scan is 1000+ px), while logos, banners and tracking pixels always are.
 _MIN_CERT_SIDE_PX = 100
 _MIN_CERT_LONG_SIDE_PX = 300
-# An image the HTML body shows through cid: is a signature logo when it is also small in bytes;
-# a photo of a paper certificate pasted inline is well over this.
+# An image the HTML body shows through cid: is a signature logo when it is also small in bytes
+# and in size. Both, because a pasted screenshot of a certificate (1000+ px, mostly white) can
+# compress under 40 KB too; a logo wrongly kept costs one OCR pass, a certificate dropped is lost.
 _MAX_LOGO_BYTES = 40 * 1024
+_MAX_LOGO_LONG_SIDE_PX = 800
 _TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian
 _CID_REF = re.compile(r"cid:([^\"'>\s)]+)", re.IGNORECASE)
 
@@ -220,7 +222,8 @@ def _is_decoration(size: tuple[int, int] | None, nbytes: int, shown_inline: bool
         width, height = size
         if min(width, height) < _MIN_CERT_SIDE_PX or max(width, height) < _MIN_CERT_LONG_SIDE_PX:
             return True
-    return shown_inline and nbytes < _MAX_LOGO_BYTES
+    small_picture = size is None or max(size) < _MAX_LOGO_LONG_SIDE_PX
+    return shown_inline and nbytes < _MAX_LOGO_BYTES and small_picture
 
 
 def _part_filename(part: Message) -> str | None:
