@@ -166,3 +166,20 @@ def test_a_statement_left_mid_send_is_reported_not_resent(tmp_path, db_url, smtp
     assert told.rcpt_tos == [ADMIN] and "dan@techs.example" in told.message.get_body(("plain",)).get_content()
     assert send_month(app, "2026-12").sent == 0  # the same list is not reported twice
     assert len(smtp_server.messages) == 7
+
+
+@pytest.mark.slow
+def test_two_runs_at_once_still_send_each_statement_once(tmp_path, db_url, smtp_server):  # type: ignore[no-untyped-def]
+    """The daemon's tick and an admin's `digest send` racing: queue keys and claims keep it to one each."""
+    app = make_app(tmp_path, db_url, outbox=smtp_outbox(smtp_server))
+    emails = add_many(app.engine, 150)
+    config = write_config(tmp_path, db_url, smtp_server)
+    runs = [digest_send(config), digest_send(config)]
+    reports = []
+    for run in runs:
+        out, err = run.communicate(timeout=180)
+        assert run.returncode == 0, err
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    assert statements_by_recipient(smtp_server) == Counter(emails)
+    assert sum(r["queued"] for r in reports) == 150 and sum(r["rollups_queued"] for r in reports) == 1
+    assert len([m for m in smtp_server.messages if "roll-up" in str(m.message["Subject"])]) == 1
