@@ -401,3 +401,15 @@ def test_pasted_screenshot_shown_through_cid_is_kept_even_when_it_compresses_sma
     msg.add_alternative('<p>My certificate:</p><img src="cid:shot@x">', subtype="html")
     msg.get_payload()[1].add_related(screenshot, maintype="image", subtype="png", cid="<shot@x>")
     assert [d.content_type for d in read_message(b.as_bytes(msg)).documents] == ["image/png"]
+
+
+def test_image_pasted_as_a_data_uri_is_found_and_a_tiny_one_ignored():
+    import base64
+
+    photo, icon = b.make_image(1200, 900, "JPEG"), b.make_image(16, 16, "PNG")
+    html = (f'<p>cert:</p><img src="data:image/jpeg;base64,{base64.b64encode(photo).decode()}">'
+            f'<img src="data:image/png;base64,{base64.b64encode(icon).decode()}">')
+    msg = b.base_message(body="see html")
+    msg.add_alternative(html, subtype="html")
+    facts = read_message(b.as_bytes(msg))
+    assert [(d.data, d.origin) for d in facts.documents] == [(photo, ("text/html", "data-uri"))]

@@ -40,6 +40,7 @@ _MIN_CERT_LONG_SIDE_PX = 300
 _MAX_LOGO_BYTES = 40 * 1024
 _MAX_LOGO_LONG_SIDE_PX = 800
 _TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian
+_DATA_URI = re.compile(r"data:(?:image/[a-z.+-]+|application/pdf);base64,([A-Za-z0-9+/=\s]+)", re.IGNORECASE)
 _CID_REF = re.compile(r"cid:([^\"'>\s)]+)", re.IGNORECASE)
 
 
@@ -74,7 +75,25 @@ def find_documents(msg: Message, limits: MimeLimits, html_bodies: list[str]) -> 
         if children and (part.get_content_maintype() == "message" or not part.is_multipart()):
             origin = origin + ("message/rfc822",)
         stack.extend((child, depth + 1, origin) for child in reversed(children or []))
+    _take_data_uris(finder, html_bodies)
     return finder.documents, finder.problems
+
+
+def _take_data_uris(finder: _Finder, html_bodies: list[str]) -> None:
+    """Images pasted into HTML as data: URIs (some webmail does this instead of cid:)."""
+    for html in html_bodies:
+        for count, found in enumerate(_DATA_URI.finditer(html)):
+            if count >= finder.limits.max_parts:
+                return
+            encoded = found.group(1)
+            if len(encoded) * 3 // 4 > finder.limits.max_attachment_bytes:
+                finder.problems.append("an image pasted into the HTML body is over the size limit; skipped")
+                continue
+            try:
+                data = base64.b64decode(re.sub(r"\s+", "", encoded) + "==", validate=False)
+            except ValueError:
+                continue
+            _consider_bytes(finder, data, None, "text/html", ("text/html", "data-uri"), True)
 
 
 def _children(part: Message, problems: list[str]) -> list[Message] | None:
