@@ -271,13 +271,13 @@ def test_same_pdf_attached_twice_is_one_document():
 
 def test_photos_jpeg_png_heic_are_documents():
     photos = {"a.jpg": b.make_image(1600, 1200, "JPEG"), "b.png": b.make_image(900, 1200, "PNG"),
-              "c.heic": b.make_image(1200, 1600, "HEIF")}
+              "c.heic": b.make_image(1200, 1600, "HEIF"), "d.tif": b.make_image(1700, 2200, "TIFF")}
     msg = b.base_message()
     for name, data in photos.items():
         b.attach(msg, data, "application/octet-stream", name)
     facts = read_message(b.as_bytes(msg))
     assert [(d.filename, d.content_type) for d in facts.documents] == [
-        ("a.jpg", "image/jpeg"), ("b.png", "image/png"), ("c.heic", "image/heic")
+        ("a.jpg", "image/jpeg"), ("b.png", "image/png"), ("c.heic", "image/heic"), ("d.tif", "image/tiff")
     ]
 
 
@@ -291,6 +291,7 @@ def test_signature_logo_and_tracking_pixel_are_ignored_but_the_photo_is_kept():
     html_part = msg.get_payload()[1]
     html_part.add_related(logo, maintype="image", subtype="png", cid="<logo@sig>")
     b.attach(msg, pixel, "image/png", "p.png", "inline")
+    b.attach(msg, b.make_image(1, 1, "GIF"), "image/gif", "spacer.gif", "inline")
     b.attach(msg, photo, "image/jpeg", "IMG_0001.jpg")
     facts = read_message(b.as_bytes(msg))
     assert [d.filename for d in facts.documents] == ["IMG_0001.jpg"]
@@ -413,3 +414,8 @@ def test_image_pasted_as_a_data_uri_is_found_and_a_tiny_one_ignored():
     msg.add_alternative(html, subtype="html")
     facts = read_message(b.as_bytes(msg))
     assert [(d.data, d.origin) for d in facts.documents] == [(photo, ("text/html", "data-uri"))]
+
+
+def test_non_ascii_rfc2231_filename_is_decoded():
+    facts = read_message(with_attachment(b.make_pdf(), "Zertifikat_Müller_été.pdf", "application/pdf"))
+    assert [d.filename for d in facts.documents] == ["Zertifikat_Müller_été.pdf"]
