@@ -87,8 +87,8 @@ def _safety(app: App) -> list[Result]:
     live = Result("IICRC sending", True, f"live: submissions go to {iicrc.renewals_address}" if iicrc.live else
                   f"test mode: submissions go to {iicrc.test_address or app.config.company.admins[0]}")
     if approvals.email and not approvals.secret:
-        mail = Result("email approvals", False, "approvals.secret is not set, so no approval requests are emailed",
-                      "set MAILBOT_APPROVALS_SECRET (16+ random characters) or approvals.email = false")
+        mail = Result("email approvals", True, "off: approvals.secret is not set (CLI approvals only; set "
+                      "MAILBOT_APPROVALS_SECRET to 16+ random characters to approve by email)")
     else:
         mail = Result("email approvals", True, "on" if approvals.email else "off (CLI approvals only)")
     return [live, mail]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import mailbox
+import secrets
 import shutil
 import tomllib
 from dataclasses import dataclass, field
@@ -52,11 +53,15 @@ from = "{INBOX}"
 [iicrc]
 live = false  # fail-closed: submissions go to test_address until an admin sets live = true
 test_address = "office@demo-restoration.example"
+
+[approvals]
+secret = "{{secret}}"  # made up for this workspace: admins may also approve by replying APPROVE
 """
 
 
 def demo_config(root: Path) -> Config:
-    return parse_config(tomllib.loads(DEMO_TOML), env={}, source=str(root / "mailbot.toml"), base_dir=root)
+    path = root / "mailbot.toml"
+    return parse_config(tomllib.loads(path.read_text()), env={}, source=str(path), base_dir=root)
 
 
 def _seed_inbox(maildir: Path) -> None:
@@ -97,7 +102,7 @@ def build_workspace(root: Path) -> App:
         shutil.rmtree(root)
     root.mkdir(parents=True)
     (root / MARKER).write_text("created by `mailbot demo`; safe to delete\n")
-    (root / "mailbot.toml").write_text(DEMO_TOML)
+    (root / "mailbot.toml").write_text(DEMO_TOML.replace("{secret}", secrets.token_hex(16)))
     app = App(demo_config(root))
     with session_scope(app.engine) as s:
         for name, emails, iicrc_id, certs in TECHS:

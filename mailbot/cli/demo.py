@@ -64,7 +64,7 @@ def _show(run) -> None:  # type: ignore[no-untyped-def]
                    f"`mailbot send --once` sent {len(run.send.sent)} submission(s).")
     click.echo(f"File outbox, everything mailbot sent ({app.config.resolve_path(app.config.outbox.path)}):")
     for path in run.outbox_files:
-        click.echo(f"  {path.name}  {_describe(path)}")
+        click.echo(f"  {_describe(path)}")
     click.echo(f"\nLook around: mailbot --config {run.root / 'mailbot.toml'} drafts list   (or credits list, balances)")
 
 
@@ -73,4 +73,4 @@ def _describe(path: Path) -> str:
     from email.parser import BytesParser
 
     msg = BytesParser(policy=policy.default).parsebytes(path.read_bytes(), headersonly=True)
-    return f"to {msg['To']}: {msg['Subject']}"
+    return f"→ {msg['To']}: {msg['Subject']}"
