@@ -270,8 +270,9 @@ def test_same_pdf_attached_twice_is_one_document():
 
 
 def test_photos_jpeg_png_heic_are_documents():
-    photos = {"a.jpg": b.make_image(1600, 1200, "JPEG"), "b.png": b.make_image(900, 1200, "PNG"),
-              "c.heic": b.make_image(1200, 1600, "HEIF"), "d.tif": b.make_image(1700, 2200, "TIFF")}
+    # Small but above the decoration thresholds (100 px short side, 300 px long side).
+    photos = {"a.jpg": b.make_image(640, 480, "JPEG"), "b.png": b.make_image(480, 640, "PNG"),
+              "c.heic": b.make_image(320, 400, "HEIF"), "d.tif": b.make_image(340, 440, "TIFF")}
     msg = b.base_message()
     for name, data in photos.items():
         b.attach(msg, data, "application/octet-stream", name)
