@@ -133,3 +133,23 @@ def test_fuzz_read_message_on_mutated_messages(raw, mutations):
 def _hit_last_line_of_defence(facts: MailFacts) -> bool:
     """read_message's catch-all turns a bug into a problem line; the fuzzers must not reach it."""
     return any(problem.startswith("message could not be read") for problem in facts.problems)
+
+
+@pytest.mark.parametrize("from_header, name", [
+    ("=?utf-8?q?Evil=0D=0ABcc=3A_victim=40x=2Eexample?= <a@b.example>", "Evil Bcc: victim@x.example"),
+    ('"Dallas\r\n Tech" <a@b.example>', "Dallas Tech"),  # a folded display name
+])
+def test_cr_lf_in_the_display_name_is_made_inert(from_header, name):
+    facts = read_message(f"From: {from_header}\nSubject: s\n\nhi\n".encode())
+    assert facts.from_addr == "a@b.example"
+    assert facts.from_name == name and "\r" not in facts.from_name and "\n" not in facts.from_name
+
+
+@pytest.mark.parametrize("from_header", ['"a\\r\\nBcc: v@x.example"@b.example', '"two words"@b.example', "a@"])
+def test_an_address_that_is_not_one_plain_address_is_none(from_header):
+    assert read_message(f"From: {from_header}\nSubject: s\n\nhi\n".encode()).from_addr is None
+
+
+def test_subject_with_encoded_cr_lf_is_one_line():
+    facts = read_message(b"From: a@b.example\nSubject: =?utf-8?q?Hi=0D=0ABcc=3A_x=40y=2Ez?=\n\nhi\n")
+    assert facts.subject == "Hi Bcc: x@y.z"

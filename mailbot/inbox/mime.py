@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from email import message_from_bytes, utils
+from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
@@ -25,6 +26,8 @@ __all__ = ["MimeLimits", "read_message"]
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _BODY_SPLIT = re.compile(rb"\r?\n\r?\n")
+_PLAIN_ADDRESS = re.compile(r"^[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+$")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 class _BoundedPolicy(EmailPolicy):
@@ -133,9 +136,29 @@ def _sender(msg: Message) -> tuple[str | None, str | None]:
     except Exception:  # noqa: BLE001 - fall back to the lenient parser below
         addresses = ()
     if addresses and "@" in addresses[0].addr_spec:
-        return addresses[0].addr_spec.lower(), (addresses[0].display_name or None)
-    name, address = utils.parseaddr(_header(msg, "From") or "")
-    return (address.lower() if "@" in address else None), (name or None)
+        address, name = addresses[0].addr_spec, addresses[0].display_name
+    else:  # the stdlib refuses some headers outright (e.g. an encoded CR/LF in the name)
+        name, address = utils.parseaddr(_header(msg, "From") or "")
+        name = _decoded_words(name)
+    return _clean_address(address), _clean_name(name)
+
+
+def _decoded_words(text: str) -> str:
+    try:
+        return str(make_header(decode_header(text)))
+    except Exception:  # noqa: BLE001 - unknown charset, bad base64: keep it as written
+        return text
+
+
+def _clean_address(address: str) -> str | None:
+    """Lower-cased, or None unless it is one plain address: an encoded-word display name can
+    smuggle CR/LF ("Bcc: …") and a quoted local part spaces, and both end up in replies."""
+    address = (address or "").strip().lower()
+    return address if _PLAIN_ADDRESS.match(address) else None
+
+
+def _clean_name(name: str | None) -> str | None:
+    return " ".join(_CONTROL_CHARS.sub(" ", name or "").split())[:200] or None
 
 
 def _first_message_id(value: str | None) -> str | None:
