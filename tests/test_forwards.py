@@ -138,3 +138,15 @@ def test_chain_lists_every_block_outermost_first():
     assert [info.from_addr for info in parse_forward_chain(text)] == ["me.personal@example.net",
                                                                       "courses@academy.example"]
     assert parse_forward_block(text).from_addr == "me.personal@example.net"
+
+
+def test_blank_lines_between_header_lines():
+    text = ("-----Original Message-----\n\nFrom: Academy <courses@academy.example>\n\nSent: Monday, March 2, 2026"
+            "\n\nTo: Dallas\n\nSubject: Certificate\n\nBody text.\n")
+    assert parse_forward_block(text) == ForwardInfo("courses@academy.example", "Academy",
+                                                    "Monday, March 2, 2026", "Certificate")
+
+
+def test_blank_line_then_next_block_is_not_merged():
+    text = b.gmail_forward_body(sender="First <first@x.example>") + b.gmail_forward_body()
+    assert [i.from_addr for i in parse_forward_chain(text)] == ["first@x.example", "courses@academy.example"]

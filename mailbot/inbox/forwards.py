@@ -96,8 +96,11 @@ def _collect_block(lines: list[str], from_index: int) -> dict[str, str]:
     while start > 0 and from_index - start < _MAX_BLOCK_LINES and _KEY_LINE.match(lines[start - 1]):
         start -= 1
     last_key, continuations = None, 0
-    for line in lines[start : from_index + _MAX_BLOCK_LINES]:
+    window = lines[start : from_index + _MAX_BLOCK_LINES]
+    for offset, line in enumerate(window):
         match = _KEY_LINE.match(line)
+        if not line.strip() and _next_is_key_line(window, offset):
+            continue  # clients that turn <p> per header line into text leave blank lines between
         if match:
             key = _key(match)
             if key in fields and key == "from":
@@ -110,6 +113,12 @@ def _collect_block(lines: list[str], from_index: int) -> dict[str, str]:
         else:
             break
     return fields
+
+
+def _next_is_key_line(window: list[str], offset: int) -> bool:
+    following = window[offset + 1] if offset + 1 < len(window) else ""
+    match = _KEY_LINE.match(following)
+    return bool(match) and _key(match) != "from"
 
 
 def _key(match: re.Match) -> str:
