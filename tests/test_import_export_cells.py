@@ -7,7 +7,14 @@ from decimal import Decimal
 import pytest
 
 from mailbot.ledger.cells import CellError, parse_active, parse_date, parse_hours, split_designations
-from mailbot.ledger.columns import CE_LOG, TECHNICIANS, guess_field, map_headers, parse_overrides
+from mailbot.ledger.columns import (
+    CE_LOG,
+    CERTIFICATIONS,
+    TECHNICIANS,
+    guess_field,
+    map_headers,
+    parse_overrides,
+)
 from mailbot.ledger.import_rows import CERT_TOKENS
 
 
@@ -77,5 +84,8 @@ def test_headers_common_spellings_typos_and_overrides():
     assert forced.columns == {0: "name", 1: "course", 2: "date", 3: "hours"}
     remembered = map_headers(CE_LOG, ["Who", "What"], remembered={"who": "name", "what": "course"})
     assert remembered.columns == {0: "name", 1: "course"} and not remembered.usable()
+    # a --map meant for the CE log does not hide the usual meaning on the Certifications tab
+    assert map_headers(CERTIFICATIONS, ["Email", "Designation", "Date"], overrides={"Date": "date"}).columns == \
+        {0: "email", 1: "designation", 2: "certified_on"}
     with pytest.raises(ValueError, match="unknown field"):
         parse_overrides(["Who=nobody"])

@@ -120,10 +120,13 @@ def map_headers(kind: str, headers: list[object], *, overrides: dict[str, str] |
         key = normalize_header(raw)
         if not key:
             continue
-        chosen = overrides.get(key) or remembered.get(key) or guess_field(kind, key)
+        # an override or memory for a field this tab does not have (a --map meant for another tab)
+        # falls through to the next source
+        candidates = (overrides.get(key), remembered.get(key), guess_field(kind, key))
+        chosen = next((c for c in candidates if c in known or c == IGNORE), None)
         if chosen == IGNORE:
             continue
-        if chosen in known and chosen not in result.fields:
+        if chosen is not None and chosen not in result.fields:
             result.columns[index] = chosen
             result.headers[index] = str(raw).strip()
         else:
