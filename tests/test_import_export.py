@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import select
 
 from mailbot.cli.main import main
+from mailbot.errors import MailbotError
 from mailbot.ledger.balances import compute_for
 from mailbot.ledger.db import session_scope
 from mailbot.ledger.importer import import_file
@@ -218,3 +219,14 @@ def test_a_formula_excel_saved_counts_with_its_saved_value(app, tmp_path):
     with session_scope(app.engine) as s:
         [credit] = s.exec(select(Credit)).all()
         assert credit.hours == Decimal(7)
+
+
+def test_a_zip_bomb_named_xlsx_is_refused_before_it_is_expanded(app, tmp_path, monkeypatch):
+    from mailbot.ledger import spreadsheet
+
+    monkeypatch.setattr(spreadsheet, "MAX_UNZIPPED_BYTES", 1_000_000)  # a small limit, a small bomb
+    bomb = tmp_path / "tracker.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", b"\0" * 2_000_000)
+    with pytest.raises(MailbotError, match="expands to over 1 MB"):
+        _import(app, bomb)

@@ -7,6 +7,7 @@ none do, reads `team.csv` itself as one tab recognised by its headers.
 from __future__ import annotations
 
 import csv
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,8 @@ from mailbot.errors import MailbotError
 from mailbot.ledger.columns import KINDS, TAB_TITLES
 
 MAX_HEADER_SCAN = 20  # title rows, logos and notes above the header: look this far down for it
+MAX_FILE_BYTES = 50_000_000  # a shop's tracker is kilobytes; refuse anything absurd before parsing it
+MAX_UNZIPPED_BYTES = 500_000_000  # an .xlsx is a zip: refuse a decompression bomb before openpyxl expands it
 FORMULA_PREFIXES = ("=", "+", "-", "@")  # text a spreadsheet program would run as a formula
 # In CSV such text is written with a leading apostrophe (and so is text that starts with one), which
 # import removes again: the file is safe to open in Excel and still round-trips exactly.
@@ -39,6 +42,8 @@ def csv_paths(path: Path) -> dict[str, Path]:
 def read_sheets(path: Path) -> list[Sheet]:
     """Every tab of an .xlsx, or the CSV file(s) `path` stands for. Unreadable files raise MailbotError."""
     suffix = path.suffix.lower()
+    if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+        raise MailbotError(f"{path.name} is over {MAX_FILE_BYTES // 1_000_000} MB; a CE tracker never is")
     if suffix == ".csv":
         return _read_csv_set(path)
     if suffix in (".xlsx", ".xlsm"):
@@ -71,12 +76,23 @@ def _unprotect(cell: str) -> str:
 def _read_xlsx(path: Path) -> list[Sheet]:
     import openpyxl
 
+    _refuse_bomb(path)
     try:
         values = openpyxl.load_workbook(path, data_only=True)
         formulas = openpyxl.load_workbook(path, data_only=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file; one reason out
         raise MailbotError(f"cannot read {path.name} as an .xlsx workbook: {exc or type(exc).__name__}") from None
     return [_sheet_of(ws, formulas[ws.title]) for ws in values.worksheets]
+
+
+def _refuse_bomb(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(item.file_size for item in archive.infolist())
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise MailbotError(f"cannot read {path.name} as an .xlsx workbook: {exc}") from None
+    if expanded > MAX_UNZIPPED_BYTES:
+        raise MailbotError(f"{path.name} expands to over {MAX_UNZIPPED_BYTES // 1_000_000} MB; refused")
 
 
 def _sheet_of(ws: Any, formula_ws: Any) -> Sheet:
