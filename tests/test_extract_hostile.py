@@ -10,7 +10,7 @@ import pytest
 from reportlab.pdfgen import canvas
 
 from mailbot.domain import Document
-from mailbot.extract import ExtractLimits, extract_document, sniff_content_type
+from mailbot.extract import ExtractLimits, extract_document, ocr_available, sniff_content_type
 from tests.test_extract_summary import generated
 
 CHUNK = 1 << 24  # 16 MiB of zero bytes
@@ -64,10 +64,10 @@ def decompression_bomb_pdf() -> bytes:
     return one_page_pdf(b"q 612 0 0 792 0 0 cm /Im0 Do Q", b"<< /XObject << /Im0 5 0 R >> >>", [image])
 
 
-def spinning_pdf() -> bytes:
+def spinning_pdf(operators: int = 6_000_000) -> bytes:
     """Millions of text-show operators: the parser is kept busy long past any sane time limit."""
     font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
-    body = b"BT /F1 1 Tf " + b"(x) Tj " * 6_000_000 + b"ET"
+    body = b"BT /F1 1 Tf " + b"(x) Tj " * operators + b"ET"
     return one_page_pdf(body, b"<< /Font << /F1 5 0 R >> >>", [font])
 
 
@@ -144,6 +144,18 @@ def test_decompression_bomb_is_stopped_and_the_worker_recovers():
 def test_parser_spinning_pdf_times_out_and_the_worker_recovers():
     results = read(spinning_pdf(), ExtractLimits(timeout_seconds=1, max_memory_mb=1024))
     assert_clear_error(results, "longer than", "memory", "crashed", "characters")
+    assert_worker_still_reads()
+
+
+def test_a_page_with_too_much_text_is_refused():
+    assert_clear_error(read(spinning_pdf(operators=150_000)), "characters")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ocr_available(), reason="needs Tesseract: apt-get install tesseract-ocr")
+def test_ocr_past_the_time_limit_stops_with_a_clear_error():
+    _, data, _ = generated("scan-1")
+    assert_clear_error(read(data, ExtractLimits(timeout_seconds=0.2)), "longer than")
     assert_worker_still_reads()
 
 

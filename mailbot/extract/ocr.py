@@ -38,9 +38,12 @@ def _run_tesseract(image: Image.Image, args: list[str], deadline: float) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    timeout = max(deadline - time.monotonic(), 1.0)
-    done = subprocess.run(["tesseract", "stdin", "stdout", *args], input=buffer.getvalue(), capture_output=True,
-                          env=env, timeout=timeout, check=False)
+    command = ["tesseract", "stdin", "stdout", *args]
+    timeout = deadline - time.monotonic()
+    if timeout <= 0:
+        raise subprocess.TimeoutExpired(command, 0)
+    done = subprocess.run(command, input=buffer.getvalue(), capture_output=True, env=env, timeout=timeout,
+                          check=False)
     return done.stdout.decode("utf-8", "replace")
 
 

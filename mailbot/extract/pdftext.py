@@ -60,11 +60,17 @@ def reading_rotation(textpage, text: str, fallback: int) -> int:
     return (360 - max(votes, key=votes.get)) % 360
 
 
+MAX_CHARS_PER_PAGE = 100_000  # a certificate has a few thousand; more is a manual or a hostile file
+
+
 def page_glyphs(page: pdfium.PdfPage) -> list[Glyph]:
     textpage = page.get_textpage()
     count = textpage.count_chars()
     if count <= 0:
         return []
+    if count > MAX_CHARS_PER_PAGE:
+        raise UnreadableDocument(f"a page holds {count:,} characters of text, more than any certificate "
+                                 f"(limit {MAX_CHARS_PER_PAGE:,})")
     text = textpage.get_text_range(0, count)
     rotation = reading_rotation(textpage, text, page.get_rotation() % 360)
     left, bottom, right, top = page.get_mediabox()
