@@ -95,6 +95,8 @@ class Approvals:
 class Schedule:
     poll_seconds: int = 60
     send_seconds: int = 60
+    digest_day: int = 1  # day of the month for statements and the admin roll-up
+    digest_hour: int = 7  # hour (company time) the monthly run and the daily escalation check start
     reconcile_at: str = "02:30"  # daily full reconcile of the inbox against the ledger (HH:MM, company time)
 
 
@@ -245,6 +247,10 @@ def _validate(config: Config) -> None:
         raise ConfigError("config key approvals.secret: use at least 16 random characters")
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", config.schedule.reconcile_at):
         raise ConfigError(f"config key schedule.reconcile_at: must be HH:MM, got {config.schedule.reconcile_at!r}")
+    if not 1 <= config.schedule.digest_day <= 28:
+        raise ConfigError("config key schedule.digest_day: must be 1..28 (every month has it)")
+    if not 0 <= config.schedule.digest_hour <= 23:
+        raise ConfigError("config key schedule.digest_hour: must be 0..23")
     if config.schedule.poll_seconds < 1:
         raise ConfigError("config key schedule.poll_seconds: must be at least 1")
     if not config.iicrc.live and not config.iicrc.test_address and not config.company.admins:

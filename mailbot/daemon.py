@@ -20,6 +20,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from mailbot import sdnotify
 from mailbot.alarms import alarm_tick
 from mailbot.app import App
+from mailbot.digests.jobs import digest_tick, escalation_tick
 from mailbot.jobs import poll_tick, reconcile_tick, recover_interrupted_work, send_notices, send_tick
 from mailbot.leader import leader_lock, wait_for_leadership
 from mailbot.ledger import health
@@ -109,7 +110,12 @@ def build_scheduler(app: App) -> BlockingScheduler:
                       seconds=app.config.schedule.poll_seconds, next_run_time=now, replace_existing=True)
     scheduler.add_job(_guarded("send", send_tick), "interval", args=[app], id="send",
                       seconds=app.config.schedule.send_seconds, next_run_time=now, replace_existing=True)
-    hour, minute = app.config.schedule.reconcile_at.split(":")
+    sched = app.config.schedule
+    scheduler.add_job(_guarded("digest", digest_tick), "cron", args=[app], id="digest", hour=sched.digest_hour,
+                      minute=5, replace_existing=True)  # daily; the tick knows the day and if the month is done
+    scheduler.add_job(_guarded("escalate", escalation_tick), "cron", args=[app], id="escalate",
+                      hour=sched.digest_hour, minute=15, replace_existing=True)
+    hour, minute = sched.reconcile_at.split(":")
     scheduler.add_job(_guarded("reconcile", reconcile_tick), "cron", args=[app], id="reconcile",
                       hour=int(hour), minute=int(minute), replace_existing=True)
     started = app.clock()

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from mailbot.digests import escalations as esc
-from mailbot.digests.fanout import DEFAULT_DAY, MonthReport, company_of, month_done, send_month, send_queued
+from mailbot.digests.fanout import MonthReport, company_of, month_done, send_month, send_queued
 from mailbot.digests.gather import active_technicians
 from mailbot.ledger.db import session_scope
 from mailbot.mail import notices
@@ -22,8 +22,8 @@ CATCH_UP_DAYS = 7
 
 
 def digest_day(app) -> int:  # type: ignore[no-untyped-def]
-    """The day of the month statements go out: [schedule] digest_day when the config has it, else the 1st."""
-    return int(getattr(app.config.schedule, "digest_day", DEFAULT_DAY))
+    """The day of the month statements go out ([schedule] digest_day, default the 1st)."""
+    return app.config.schedule.digest_day
 
 
 def digest_tick(app) -> MonthReport | None:  # type: ignore[no-untyped-def]

@@ -100,6 +100,8 @@ def send_pending(engine, transport, from_addr: str, from_name: str, limit: int =
         except ProcessingError as exc:
             _finish(engine, notice_id, exc)
             failed += 1
+            if not exc.permanent:
+                break  # the server is unwell: the rest stay pending for the next tick
             continue
         _finish(engine, notice_id, None)
         sent += 1
