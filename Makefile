@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Debian packages: Dovecot is the real IMAP server the tests run; Tesseract does OCR of scans and
 # photos; poppler-utils gives pdftotext (benchmark baseline) and pdftoppm.
-APT_PACKAGES := dovecot-core dovecot-imapd tesseract-ocr tesseract-ocr-eng poppler-utils
+APT_PACKAGES := dovecot-core dovecot-imapd tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
 
 .PHONY: demo test test-all lint bench system-deps install install-test clean
 

@@ -271,6 +271,9 @@ def parse_config(data: dict[str, Any], *, env: dict[str, str] | None = None, sou
                     base_dir=base_dir or Path.cwd())
     config = _read_secret_files(config)
     _validate(config)
+    from mailbot.rules import load_rules
+
+    load_rules(config.rules)  # a bad [rules] override fails at start, naming the key
     return config
 
 

@@ -23,6 +23,10 @@ from tests.helpers import ADMIN, make_app
 from tests.test_digest_send import smtp_outbox
 from tests.test_digest_support import AS_OF, build_team, check_html
 
+# The cases below were worked out with fee reminders at 60/30/7 days (an admin's override of the
+# default 30/7), so the 60-day reminder is exercised too.
+FEE_DAYS = {"policy": {"fee_reminder_days": [60, 30, 7]}}
+
 
 def test_threshold_is_the_smallest_one_reached():
     thresholds = (180, 90, 60, 30, 14, 7)
@@ -56,7 +60,7 @@ def subjects_by_recipient(messages) -> Counter:  # type: ignore[no-untyped-def]
 
 
 def test_daily_check_sends_each_warning_once(tmp_path, db_url, smtp_server):  # type: ignore[no-untyped-def]
-    app = make_app(tmp_path, db_url, outbox=smtp_outbox(smtp_server))
+    app = make_app(tmp_path, db_url, outbox=smtp_outbox(smtp_server), rules=FEE_DAYS)
     build_team(app.engine)
     with session_scope(app.engine) as s:
         s.execute(update(Draft).values(created_at=datetime(2026, 11, 20, tzinfo=UTC)))
@@ -95,7 +99,7 @@ def test_daily_check_sends_each_warning_once(tmp_path, db_url, smtp_server):  # 
 
 
 def test_no_admins_means_only_technicians_hear(tmp_path, db_url, smtp_server):  # type: ignore[no-untyped-def]
-    app = make_app(tmp_path, db_url, outbox=smtp_outbox(smtp_server),
+    app = make_app(tmp_path, db_url, outbox=smtp_outbox(smtp_server), rules=FEE_DAYS,
                    company={"admins": [], "name": "Co", "timezone": "UTC", "address": "c@x.example"},
                    iicrc={"live": False, "test_address": "t@x.example"})
     build_team(app.engine)

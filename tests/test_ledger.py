@@ -116,3 +116,15 @@ def test_uids_above_two_billion_are_stored(engine):
         s.add(InboundMessage(account="imap://x", folder="INBOX", uidvalidity=3_000_000_000, mailbox_key="4000000000"))
     with session_scope(engine) as s:
         assert s.exec(select(InboundMessage.uidvalidity)).one() == 3_000_000_000
+
+
+def test_a_failed_transaction_leaves_no_credit_behind(engine, tech_id):
+    """A credit written in a savepoint must still roll back with its transaction (SQLite's driver trap)."""
+    with pytest.raises(RuntimeError):
+        with session_scope(engine) as s:
+            from mailbot.ledger.models import Technician
+            credit_ops.add_credit(s, s.get(Technician, tech_id), title="Rolled back", hours=Decimal(3),
+                                  completed_on=date(2026, 1, 5), actor="test")
+            raise RuntimeError("a later step fails")
+    with session_scope(engine) as s:
+        assert credit_ops.list_credits(s, tech_id) == []

@@ -252,11 +252,14 @@ CASES = [
          # [2021-07-01, 2025-07-01); fee 2022-07-01 is 181 days away > 60 → upcoming
          {"cycle_start": "2021-07-01", "cycle_end": "2025-07-01",
           "fee_due": {"on": "2022-07-01", "days_until": 181, "status": "upcoming", "remind_today": False}}, cycle_start="2021-07-01"),
-    Case("fee within 60 days is due-soon", WRT_2020, (), "2021-11-15",
-         # 2021-11-15 → 2022-01-01 = 30 + 17 = 47 days
-         {"fee_due": {"on": "2022-01-01", "days_until": 47, "status": "due-soon", "remind_today": False}}),
+    Case("fee within 30 days is due-soon", WRT_2020, (), "2021-12-10",
+         # 2021-12-10 → 2022-01-01 = 21 + 1 = 22 days, inside the largest reminder window (30, 7)
+         {"fee_due": {"on": "2022-01-01", "days_until": 22, "status": "due-soon", "remind_today": False}}),
+    Case("fee 47 days away is still upcoming", WRT_2020, (), "2021-11-15",
+         # 2021-11-15 → 2022-01-01 = 30 + 17 = 47 days > 30
+         {"fee_due": {"on": "2022-01-01", "days_until": 47, "status": "upcoming", "remind_today": False}}),
     Case("30 days before the fee a reminder is due", WRT_2020, (), "2021-12-02",
-         # 2021-12-02 → 2022-01-01 = 30 days, one of the reminder days (60, 30, 7)
+         # 2021-12-02 → 2022-01-01 = 30 days, one of the reminder days (30, 7)
          {"fee_due": {"on": "2022-01-01", "days_until": 30, "status": "due-soon", "remind_today": True}}),
     Case("fee on the anniversary is due today", WRT_2020, (c(1, "2021-01-01", "14"),), "2022-01-01",
          {"fee_due": {"on": "2022-01-01", "days_until": 0, "status": "due-today", "remind_today": False}}),

@@ -48,7 +48,7 @@ def test_policy_defaults_are_the_documented_ones() -> None:
     assert policy.reinstatement_after_months == 24
     assert policy.invoice_address == "renewals@iicrcnet.org"
     assert policy.reinstatement_address == "reinstatements@iicrcnet.org"
-    assert policy.fee_reminder_days == (60, 30, 7)
+    assert policy.fee_reminder_days == (30, 7)
 
 
 def test_overrides_merge_key_by_key() -> None:
