@@ -1,0 +1,404 @@
+"""Torture: a loopback proxy in front of the real Dovecot and another in front of the real SMTP sink cut
+connections mid-FETCH, mid-MOVE and mid-DATA, stall them, and refuse new ones. The ticks (and the daemon,
+in the last test) recover by themselves on later ticks and lose nothing: every credit recorded once,
+every message in its folder once, every receipt and submission delivered at most once, and every draft
+ends sent or listed for the admin.
+
+The faults are rules that fire on what crosses the wire (e.g. "the first time the server sends a message
+body, pass 300 bytes of it and cut"), so each test hits the moment it names, every run.
+"""
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from bench.common import Daemon, write_config
+from mailbot.jobs import poll_tick, send_tick
+from mailbot.ledger import drafts as draft_ops
+from mailbot.ledger.db import session_scope
+from mailbot.ledger.models import Credit, Draft, InboundMessage, Notice
+from mailbot.ledger.techs import add_technician
+from mailbot.samples import SampleCertificate, certificate_pdf, forwarded_email
+from tests.helpers import INBOX_ADDR, make_app
+
+pytestmark = pytest.mark.servers
+
+PROCESSED, REVIEW = "mailbot/Processed", "mailbot/Review"
+TECHS = [("dana@techs.example", "Dana Reyes"), ("omar@techs.example", "Omar Haddad")]
+TO_SERVER, TO_CLIENT = "to_server", "to_client"
+
+
+# ---- the fault-injecting proxy ----------------------------------------------------------------------
+
+@dataclass
+class Cut:
+    """Fire on the next connection whose `direction` stream carries `marker`: pass `keep` bytes counted
+    from the marker's first byte, then cut. The side that got the bytes sees them followed by EOF."""
+    direction: str
+    marker: bytes
+    keep: int
+    times: int = 1
+    fired: int = 0
+
+
+@dataclass
+class _Conn:
+    client: socket.socket
+    server: socket.socket
+    tails: dict[str, bytes] = field(default_factory=lambda: {TO_SERVER: b"", TO_CLIENT: b""})
+    cut: bool = False
+
+
+class FaultProxy:
+    """127.0.0.1:port → target, with cut rules, refusals (accept then reset) and stalls."""
+
+    def __init__(self, target_port: int):
+        self.target = ("127.0.0.1", target_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self.rules: list[Cut] = []
+        self.refusals = self.refused = 0
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self._conns: list[_Conn] = []
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    def cut(self, direction: str, marker: bytes, keep: int, times: int = 1) -> Cut:
+        rule = Cut(direction, marker, keep, times)
+        with self._lock:
+            self.rules.append(rule)
+        return rule
+
+    def refuse(self, count: int) -> None:
+        with self._lock:
+            self.refusals += count
+
+    def stall(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
+    def drop_all(self) -> None:
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            _reset(conn.client)
+            _reset(conn.server)
+
+    def close(self) -> None:
+        self._flowing.set()
+        self._listener.close()
+        self.drop_all()
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                refuse = self.refusals > 0
+                self.refusals -= refuse
+                self.refused += refuse
+            if refuse:
+                _reset(client)
+                continue
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+                server.settimeout(None)
+            except OSError:
+                _reset(client)
+                continue
+            conn = _Conn(client, server)
+            with self._lock:
+                self._conns.append(conn)
+            threading.Thread(target=self._pump, args=(conn, TO_SERVER), daemon=True).start()
+            threading.Thread(target=self._pump, args=(conn, TO_CLIENT), daemon=True).start()
+
+    def _pump(self, conn: _Conn, direction: str) -> None:
+        source, sink = (conn.client, conn.server) if direction == TO_SERVER else (conn.server, conn.client)
+        try:
+            while chunk := source.recv(65536):
+                self._flowing.wait()
+                if conn.cut:
+                    continue  # after a cut, the far side's answer is drained and dropped
+                keep = self._keep(conn, direction, chunk)
+                sink.sendall(chunk if keep is None else chunk[:keep])
+                if keep is not None:
+                    self._cut(conn, sink)
+        except OSError:
+            pass
+        finally:
+            if not conn.cut:  # one side closed: close the other (after a cut, _cut already did)
+                _reset(sink)
+            source.close()
+
+    def _keep(self, conn: _Conn, direction: str, chunk: bytes) -> int | None:
+        """Bytes of `chunk` to pass before cutting, or None to pass it all and go on."""
+        window = conn.tails[direction] + chunk
+        conn.tails[direction] = window[-200:]
+        offset = len(window) - len(chunk)  # where this chunk starts in the window
+        with self._lock:
+            for rule in self.rules:
+                if rule.direction != direction or rule.fired >= rule.times:
+                    continue
+                at = window.find(rule.marker, max(0, offset - len(rule.marker) + 1))  # not one already passed
+                if at < 0:
+                    continue
+                rule.fired += 1
+                return max(0, min(len(chunk), at - offset + rule.keep))
+        return None
+
+    def _cut(self, conn: _Conn, receiver: socket.socket) -> None:
+        """The receiver gets what was passed, then EOF; the other side's connection is cut at once."""
+        conn.cut = True
+        other = conn.client if receiver is conn.server else conn.server
+        try:
+            receiver.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        if other is conn.client:
+            _reset(other)
+        else:  # the client got the bytes; the server is just told the connection is gone
+            try:
+                other.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+
+def _reset(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
+# ---- set-up and checks ------------------------------------------------------------------------------
+
+@pytest.fixture
+def proxies(dovecot, smtp_server):  # type: ignore[no-untyped-def]
+    if not dovecot.running:
+        dovecot.start()
+    imap, smtp = FaultProxy(dovecot.port), FaultProxy(smtp_server.port)
+    yield imap, smtp
+    imap.close()
+    smtp.close()
+
+
+def certificates(count: int) -> list[tuple[bytes, tuple]]:
+    """(forwarded email, the credit it must record) for `count` certificates, alternating technicians."""
+    out = []
+    for i in range(count):
+        addr, name = TECHS[i % len(TECHS)]
+        day = date(2026, 1, 5 + i)
+        title = f"Odor Control Workshop Session {i}"
+        cert = SampleCertificate(name, title, f"{i % 5 + 1} CECs", f"{day:%B} {day.day}, {day.year}", "Academy")
+        raw = forwarded_email(sender=addr, sender_name=name, to=INBOX_ADDR, provider_addr="desk@academy.example",
+                              subject=f"certificate {i}", attachment=certificate_pdf(cert))
+        out.append((raw, (addr, title.lower(), day, i % 5 + 1)))
+    return out
+
+
+def make_proxied_app(tmp_path, db_url, dovecot, imap: FaultProxy, smtp: FaultProxy):  # type: ignore[no-untyped-def]
+    user, password = dovecot.add_user()
+    app = make_app(tmp_path, db_url,
+                   inbox={"kind": "imap", "host": "127.0.0.1", "port": imap.port, "security": "none",
+                          "username": user, "password": password, "processed_folder": PROCESSED,
+                          "review_folder": REVIEW},
+                   outbox={"kind": "smtp", "host": "127.0.0.1", "port": smtp.port, "security": "none",
+                           "from": INBOX_ADDR, "sent_folder": "Sent"})
+    with session_scope(app.engine) as s:
+        for addr, name in TECHS:
+            add_technician(s, name, [addr])
+    return app, user
+
+
+def tick_until(tick, done, app, limit: int = 12) -> int:  # type: ignore[no-untyped-def]
+    """Run `tick` as the daemon would (a failing tick is logged, the next one runs) until `done()`.
+    Returns how many ticks failed."""
+    failures = 0
+    for _ in range(limit):
+        try:
+            tick(app)
+        except Exception:  # noqa: BLE001 - what the daemon's job guard does
+            failures += 1
+        if done():
+            return failures
+    raise AssertionError(f"not recovered after {limit} ticks ({failures} failed)")
+
+
+def ingested(app, dovecot, user: str, count: int):  # type: ignore[no-untyped-def]
+    def check() -> bool:
+        with session_scope(app.engine) as s:
+            rows = s.exec(select(InboundMessage)).all()
+            pending = s.exec(select(Notice).where(Notice.state.in_(("pending", "sending")))).all()
+        done = [r for r in rows if r.state not in ("received", "retry")]
+        return len(done) >= count and not pending and dovecot.uids(user, "INBOX") == []
+    return check
+
+
+def assert_nothing_lost(app, dovecot, user: str, expected: list[tuple], sink) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(app.engine) as s:
+        credits = Counter((c.course_title.lower(), c.completed_on, c.hours_centi // 100)
+                          for c in s.exec(select(Credit).where(Credit.state == "recorded")))
+        notices = s.exec(select(Notice).where(Notice.kind == "receipt")).all()
+        messages = s.exec(select(InboundMessage)).all()
+    assert credits == Counter((title, day, hours) for _, title, day, hours in expected)  # each exactly once
+    assert dovecot.uids(user, "INBOX") == []
+    assert len(dovecot.uids(user, PROCESSED)) == len(expected)  # each filed once, none lost or copied twice
+    assert Counter(m.state for m in messages if m.message_id) == Counter({"recorded": len(expected)})
+    answered = Counter(m.message["In-Reply-To"] for m in sink.messages if m.rcpt_tos != ["office@testco.example"])
+    assert max(answered.values(), default=0) <= 1  # no receipt twice
+    assert {n.state for n in notices} <= {"sent", "interrupted"}  # none stuck pending or failed
+    assert len([n for n in notices if n.state == "sent"]) <= len(answered)  # every `sent` arrived
+
+
+# ---- ingestion over a broken IMAP link --------------------------------------------------------------
+
+def test_poll_recovers_from_refusal_cut_mid_fetch_and_cut_mid_move(tmp_path, db_url, dovecot, proxies,
+                                                                   smtp_server):
+    imap, smtp = proxies
+    app, user = make_proxied_app(tmp_path, db_url, dovecot, imap, smtp)
+    certs = certificates(6)
+    dovecot.append_many(user, [raw for raw, _ in certs])
+    imap.refuse(1)  # the first tick cannot even connect
+    mid_fetch = imap.cut(TO_CLIENT, b"BODY[] {", keep=300)  # 300 bytes into the first body, then EOF
+    before_move = imap.cut(TO_SERVER, b"UID MOVE", keep=0)  # the MOVE never reaches the server
+    after_move = imap.cut(TO_SERVER, b"UID MOVE", keep=10_000)  # the next MOVE: done, but its OK is lost
+
+    failures = tick_until(poll_tick, ingested(app, dovecot, user, len(certs)), app)
+
+    assert imap.refused == 1 and mid_fetch.fired == 1 and before_move.fired == 1 and after_move.fired == 1
+    # the refused and the cut-mid-FETCH ticks failed and the next went on; a failed MOVE fails no tick (the
+    # row says where the message belongs, and the next pass files it)
+    assert failures >= 2
+    assert_nothing_lost(app, dovecot, user, [c for _, c in certs], smtp_server)
+    assert len(smtp_server.messages) == len(certs)  # and every receipt went out
+
+
+def test_a_stalled_imap_server_only_slows_a_pass(tmp_path, db_url, dovecot, proxies, smtp_server):
+    imap, smtp = proxies
+    app, user = make_proxied_app(tmp_path, db_url, dovecot, imap, smtp)
+    certs = certificates(2)
+    dovecot.append_many(user, [raw for raw, _ in certs])
+    imap.stall()
+    threading.Timer(1.5, imap.resume).start()  # shorter than the client's 30 s timeout: nothing breaks
+    tick_until(poll_tick, ingested(app, dovecot, user, len(certs)), app, limit=1)
+    assert_nothing_lost(app, dovecot, user, [c for _, c in certs], smtp_server)
+
+
+# ---- receipts over a broken SMTP link ---------------------------------------------------------------
+
+def test_receipts_survive_refusals_stalls_and_a_cut_mid_data(tmp_path, db_url, dovecot, proxies, smtp_server):
+    imap, smtp = proxies
+    app, user = make_proxied_app(tmp_path, db_url, dovecot, imap, smtp)
+    certs = certificates(4)
+    dovecot.append_many(user, [raw for raw, _ in certs])
+    mid_data = smtp.cut(TO_SERVER, b"Subject:", keep=5)  # the server never sees the end of DATA: discarded
+    smtp.refuse(2)
+    smtp.stall()
+    threading.Timer(1.0, smtp.resume).start()
+
+    tick_until(poll_tick, ingested(app, dovecot, user, len(certs)), app)
+
+    assert mid_data.fired == 1 and smtp.refused == 2
+    assert_nothing_lost(app, dovecot, user, [c for _, c in certs], smtp_server)
+    assert len(smtp_server.messages) == len(certs)  # the cut one was sent again, and arrived once
+
+
+@pytest.mark.xfail(strict=True, reason="known limit (mailbot/mail/smtp.py docstring): a connection lost after the "
+                   "end of DATA but before the server's reply makes the transport send the message again")
+def test_a_receipt_whose_reply_is_lost_after_the_end_of_data_is_not_delivered_twice(tmp_path, db_url, dovecot,
+                                                                                    proxies, smtp_server):
+    imap, smtp = proxies
+    app, user = make_proxied_app(tmp_path, db_url, dovecot, imap, smtp)
+    certs = certificates(1)
+    dovecot.append_many(user, [raw for raw, _ in certs])
+    smtp.cut(TO_SERVER, b"\r\n.\r\n", keep=5)  # the whole message reaches the server; its "250 OK" does not
+
+    tick_until(poll_tick, ingested(app, dovecot, user, len(certs)), app)
+
+    answered = Counter(m.message["In-Reply-To"] for m in smtp_server.messages)
+    assert max(answered.values()) == 1
+
+
+# ---- submissions over a broken SMTP link ------------------------------------------------------------
+
+def test_approved_drafts_end_sent_or_listed_through_cuts_and_refusals(tmp_path, db_url, dovecot, proxies,
+                                                                     smtp_server):
+    imap, smtp = proxies
+    app, user = make_proxied_app(tmp_path, db_url, dovecot, imap, smtp)
+    certs = certificates(4)
+    dovecot.append_many(user, [raw for raw, _ in certs])
+    tick_until(poll_tick, ingested(app, dovecot, user, len(certs)), app)
+    smtp_server.clear()
+    with session_scope(app.engine) as s:
+        for draft in draft_ops.list_drafts(s, "drafted"):
+            draft_ops.approve(s, draft.id, actor="office@testco.example")
+    smtp.cut(TO_SERVER, b"Subject:", keep=3)  # mid-DATA of the first submission
+    smtp.refuse(2)  # then the server is away for a moment
+    imap.cut(TO_SERVER, b"APPEND", keep=0)  # and the Sent-folder copy of one submission is cut
+
+    def settled() -> bool:
+        with session_scope(app.engine) as s:
+            return not s.exec(select(Draft).where(Draft.state.in_(("approved", "sending")))).all()
+    failures = tick_until(send_tick, settled, app)
+
+    with session_scope(app.engine) as s:
+        drafts = s.exec(select(Draft)).all()
+    assert len(drafts) == len(certs) and failures >= 0
+    assert {d.state for d in drafts} <= {"sent", "interrupted", "failed"}  # sent, or listed for the admin
+    delivered = Counter(m.message["Message-ID"] for m in smtp_server.messages)
+    assert max(delivered.values()) == 1  # no submission twice
+    sent = {d.smtp_message_id for d in drafts if d.state == "sent"}
+    assert sent <= set(delivered)  # every `sent` arrived
+    assert len(set(delivered)) <= len(certs)
+
+
+# ---- the daemon itself ------------------------------------------------------------------------------
+
+def test_daemon_recovers_by_itself_from_random_drops_stalls_and_refusals(tmp_path, db_url, dovecot, proxies,
+                                                                       smtp_server):
+    imap, smtp = proxies
+    app, user = make_proxied_app(tmp_path, db_url, dovecot, imap, smtp)
+    config = write_config(tmp_path, db_url, imap_port=imap.port, user=user, password=dovecot.passwords[user],
+                          smtp_port=smtp.port, poll_seconds=1)
+    certs = certificates(8)
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
+    with Daemon(config, tmp_path / "daemon.log") as daemon:
+        daemon.wait_for_log("poll done")
+        for i, (raw, _) in enumerate(certs):
+            dovecot.append(user, raw)
+            fault = rng.choice(["drop", "stall", "refuse", "cut-fetch", "cut-data", "none"])
+            if fault == "drop":
+                imap.drop_all()  # IMAP only: a random SMTP drop could land after the end of DATA (see above)
+            elif fault == "stall":
+                target = rng.choice([imap, smtp])
+                target.stall()
+                threading.Timer(rng.uniform(0.3, 1.5), target.resume).start()
+            elif fault == "refuse":
+                rng.choice([imap, smtp]).refuse(rng.randint(1, 3))
+            elif fault == "cut-fetch":
+                imap.cut(TO_CLIENT, b"BODY[] {", keep=rng.randint(0, 2000))
+            elif fault == "cut-data":
+                smtp.cut(TO_SERVER, b"Subject:", keep=rng.randint(0, 8))
+            time.sleep(rng.uniform(0.2, 0.8))
+        deadline = time.monotonic() + 90
+        check = ingested(app, dovecot, user, len(certs))
+        while not check():
+            assert time.monotonic() < deadline, f"daemon did not recover (seed {seed}):\n" + \
+                daemon.log.read_text()[-2000:]
+            time.sleep(0.3)
+    assert_nothing_lost(app, dovecot, user, [c for _, c in certs], smtp_server)
