@@ -130,21 +130,11 @@ def import_sheets(session: Session, sheets: list[Sheet], *, rules: Any, actor: s
     return report
 
 
-def _begin_before_savepoints(session: Session) -> None:
-    """pysqlite opens no transaction before a SAVEPOINT, and releasing an outermost SAVEPOINT commits
-    it: rows would be kept even on rollback (a dry run would write). Open the transaction first."""
-    connection = session.connection()
-    dbapi = connection.connection.dbapi_connection
-    if connection.dialect.name == "sqlite" and not dbapi.in_transaction:
-        connection.exec_driver_sql("BEGIN")
-
-
 def import_file(engine: Any, path: Path, *, rules: Any, actor: str, overrides: dict[str, str] | None = None,
                 dry_run: bool = False) -> ImportReport:
     """Read `path` and import it in one transaction; with dry_run nothing is kept (not even mappings)."""
     sheets = read_sheets(path)
     with Session(engine, expire_on_commit=False) as session:
-        _begin_before_savepoints(session)
         try:
             report = import_sheets(session, sheets, rules=rules, actor=actor, overrides=overrides)
         except MailbotError:
