@@ -18,7 +18,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from mailbot.errors import MailbotError
 
-LOCK_KEY = zlib.crc32(b"mailbot-leader")  # a stable 32-bit advisory lock key
+
+def lock_key(schema: str) -> int:
+    """A stable 32-bit advisory lock key per schema: two installs sharing one PostgreSQL database in
+    different schemas each get their own leader."""
+    return zlib.crc32(f"mailbot-leader:{schema}".encode())
 
 
 class FileLeaderLock:
@@ -55,12 +59,14 @@ class PostgresLeaderLock:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._conn: Connection | None = None
+        self._key = 0
 
     def try_acquire(self) -> bool:
         if self._conn is not None:
             return self.still_held()
         conn = self.engine.connect()
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar()
+        self._key = lock_key(conn.execute(text("SELECT current_schema()")).scalar() or "public")
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar()
         conn.commit()
         if got:
             self._conn = conn
@@ -83,7 +89,7 @@ class PostgresLeaderLock:
     def release(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
                 self._conn.commit()
                 self._conn.close()
             finally:
