@@ -3,7 +3,7 @@ nothing and changes nothing, and the same certificate arriving again — after a
 back to the inbox by a person, or forwarded three different ways — is one credit."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
@@ -14,7 +14,7 @@ from mailbot.ledger.db import session_scope
 from mailbot.ledger.models import Credit, InboundMessage, Notice
 from mailbot.ledger.techs import add_technician
 from mailbot.samples import SampleCertificate
-from tests.chaos import (PROCESSED, REVIEW, forward_as_attachment, forward_pdf, forward_zipped_octet_stream)
+from tests.chaos import PROCESSED, REVIEW, forward_as_attachment, forward_pdf, forward_zipped_octet_stream
 from tests.helpers import INBOX_ADDR, make_config
 
 pytestmark = pytest.mark.servers
@@ -125,6 +125,7 @@ def test_a_message_moved_back_to_the_inbox_is_filed_again_without_a_second_credi
     assert (again.fetched, again.duplicate, again.recorded, again.filed) == (1, 1, 0, 1)
     assert credits(app) == [("Odor Control Workshop Session 5", "2026-04-05")]
     assert server.uids(user, "INBOX") == [] and len(server.uids(user, PROCESSED)) == 1
+    assert len(smtp_server.messages) == 1  # poll_tick sent what it queued: the very email Lee already got a receipt for: no second one
     with session_scope(app.engine) as s:
         rows = s.exec(select(InboundMessage).order_by(InboundMessage.id)).all()
         assert [r.state for r in rows] == ["recorded", "duplicate"] and rows[1].duplicate_of == rows[0].id
@@ -144,7 +145,7 @@ def test_one_certificate_forwarded_three_ways_is_one_credit_and_two_already_reco
     assert credits(app) == [("Odor Control Workshop Session 7", "2026-04-07")]
     receipts = smtp_server.wait_for(4)
     assert all(m.rcpt_tos == [DANA[0]] for m in receipts)
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     first, *repeats = [m.message.get_body(("plain",)).get_content() for m in receipts]
     assert "Recorded: Odor Control Workshop Session 7, completed 2026-04-07" in first
     for text in repeats:
