@@ -125,7 +125,7 @@ def test_a_message_moved_back_to_the_inbox_is_filed_again_without_a_second_credi
     assert (again.fetched, again.duplicate, again.recorded, again.filed) == (1, 1, 0, 1)
     assert credits(app) == [("Odor Control Workshop Session 5", "2026-04-05")]
     assert server.uids(user, "INBOX") == [] and len(server.uids(user, PROCESSED)) == 1
-    assert len(smtp_server.messages) == 1  # poll_tick sent what it queued: the very email Lee already got a receipt for: no second one
+    assert len(smtp_server.messages) == 1  # the email Lee already had a receipt for: none again
     with session_scope(app.engine) as s:
         rows = s.exec(select(InboundMessage).order_by(InboundMessage.id)).all()
         assert [r.state for r in rows] == ["recorded", "duplicate"] and rows[1].duplicate_of == rows[0].id
