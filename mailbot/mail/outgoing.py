@@ -28,6 +28,7 @@ from mailbot.mail.smtp import PartialDeliveryError
 
 log = logging.getLogger("mailbot.outgoing")
 SENT_LOOKBACK = 50  # the copy of a send cut short is among the newest messages of the Sent folder
+RESOLVED_FROM_SENT = "interrupted while sending; its copy in the Sent folder shows it went out"
 
 
 @dataclass
@@ -90,7 +91,7 @@ def resolve_from_sent_folder(engine, open_sent_folder) -> list[int]:  # type: ig
         for message_id in sorted(set(waiting) & found):
             won = s.execute(update(Draft).where(Draft.id == waiting[message_id], Draft.state == "interrupted")
                             .values(state="sent", sent_at=utcnow(), updated_at=utcnow(),
-                                    error="interrupted while sending; its copy in the Sent folder shows it went out"))
+                                    error=RESOLVED_FROM_SENT))
             if won.rowcount == 1:
                 audit.record(s, "mailbot", "draft.sent", "draft", waiting[message_id], message_id=message_id,
                              resolved_by="Sent folder copy")
