@@ -175,3 +175,35 @@ def test_names_and_titles_are_data_not_headers_or_templates(app, imap_account, s
         if html is not None:
             assert "<b>Bold</b>" not in html.get_content() and "<script>" not in html.get_content()
         assert "49" not in received.message["Subject"]
+
+
+def _approved_draft(app, imap_account, smtp_server) -> int:
+    forward(imap_account)
+    poll_tick(app)
+    smtp_server.wait_for(2)
+    with session_scope(app.engine) as s:
+        draft = s.exec(select(Draft)).one()
+        draft_ops.approve(s, draft.id, actor="cli:test")
+        return draft.id
+
+
+def test_temporary_smtp_refusals_then_success_send_exactly_once(app, imap_account, smtp_server):
+    _approved_draft(app, imap_account, smtp_server)
+    smtp_server.script("421 4.3.2 try again later", "451 4.7.1 greylisted")
+    report = send_tick(app)
+    submissions = [m for m in smtp_server.messages if RENEWALS in m.rcpt_tos]
+    assert len(report.sent) == 1 and len(submissions) == 1
+    assert draft_state(app) == "sent"
+
+
+def test_permanent_refusal_fails_with_the_reason_and_is_not_retried(app, imap_account, smtp_server):
+    draft_id = _approved_draft(app, imap_account, smtp_server)
+    before = smtp_server.transaction_count
+    smtp_server.script("550 5.1.1 mailbox unavailable")
+    report = send_tick(app)
+    assert [d for d, _ in report.failed] == [draft_id]
+    send_tick(app)  # a failed draft is not picked up again
+    assert smtp_server.transaction_count - before == 1
+    with session_scope(app.engine) as s:
+        draft = s.get(Draft, draft_id)
+    assert draft.state == "failed" and "550" in draft.error and "mailbox unavailable" in draft.error
