@@ -420,3 +420,11 @@ def test_image_pasted_as_a_data_uri_is_found_and_a_tiny_one_ignored():
 def test_non_ascii_rfc2231_filename_is_decoded():
     facts = read_message(with_attachment(b.make_pdf(), "Zertifikat_Müller_été.pdf", "application/pdf"))
     assert [d.filename for d in facts.documents] == ["Zertifikat_Müller_été.pdf"]
+
+
+@needs_corpus
+def test_outlook_msg_attachment_is_explained():
+    facts = read_message(with_attachment(corpus("msgextract__strangeDate.msg"), "Fw certificate.msg",
+                                         "application/vnd.ms-outlook"))
+    assert facts.documents == ()
+    assert len(facts.problems) == 1 and "Outlook item (.msg)" in facts.problems[0]

@@ -227,6 +227,8 @@ def _skip_note(data: bytes, name: str | None, declared: str) -> str | None:
     lowered = (name or "").lower()
     if declared in _ENCRYPTED_TYPES or lowered.endswith((".p7m", ".pgp", ".gpg")):
         return "encrypted (S/MIME or PGP); mailbot cannot read it, ask the sender to forward it unencrypted"
+    if declared == "application/vnd.ms-outlook" or lowered.endswith(".msg"):
+        return "an Outlook item (.msg) that mailbot cannot open; ask for the original email to be forwarded"
     if declared in _TNEF_TYPES or lowered == "winmail.dat":
         return "a winmail.dat that is not readable TNEF; skipped"
     if declared == "application/pdf" or lowered.endswith(".pdf"):
