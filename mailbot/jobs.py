@@ -110,6 +110,7 @@ def _process(app: App, row_id: int, raw: bytes, report: PassReport) -> InboundMe
         row = s.get(InboundMessage, row_id)
         row.raw_sha256, row.raw_path, row.message_id = sha256_hex(raw), str(evidence), facts.message_id
         row.from_addr, row.subject, row.updated_at = facts.from_addr, facts.subject[:500], utcnow()
+        row.original_sender = (facts.original_sender or "")[:320] or None
         twin = _same_message(s, row, row.raw_sha256, facts.message_id)
         submission = sent_submission_for(s, facts)
         if twin is not None:

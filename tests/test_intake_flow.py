@@ -83,3 +83,16 @@ def test_name_on_certificate_must_match_the_sender(tmp_path, db_url):
     with session_scope(app.engine) as s:
         row = s.exec(select(InboundMessage)).one()
     assert "does not match" in row.reason
+
+
+def test_the_provider_behind_a_forward_is_recorded_beside_the_forwarder(tmp_path, db_url):
+    app = make_app(tmp_path, db_url)
+    with session_scope(app.engine) as s:
+        add_technician(s, "Dana Reyes", ["dana@techs.example"])
+    deliver(tmp_path, forwarded_email(sender="dana@techs.example", sender_name="Dana Reyes", to=INBOX_ADDR,
+                                      provider_addr="registrar@academy.example", subject="cert",
+                                      attachment=certificate_pdf(CERT)))
+    poll_tick(app)
+    with session_scope(app.engine) as s:
+        row = s.exec(select(InboundMessage)).one()
+    assert (row.from_addr, row.original_sender) == ("dana@techs.example", "registrar@academy.example")

@@ -69,6 +69,7 @@ class InboundMessage(SQLModel, table=True):
     raw_sha256: str | None = Field(default=None, index=True)
     raw_path: str | None = None
     from_addr: str | None = None
+    original_sender: str | None = None  # who sent the forwarded email (usually the course provider)
     subject: str | None = None
     tech_id: int | None = Field(default=None, foreign_key="technician.id")
     state: str = "received"
