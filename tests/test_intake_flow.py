@@ -96,3 +96,34 @@ def test_the_provider_behind_a_forward_is_recorded_beside_the_forwarder(tmp_path
     with session_scope(app.engine) as s:
         row = s.exec(select(InboundMessage)).one()
     assert (row.from_addr, row.original_sender) == ("dana@techs.example", "registrar@academy.example")
+
+
+def test_admin_accepts_an_uncertain_certificate_from_the_review_queue(tmp_path, db_url):
+    from decimal import Decimal
+
+    from mailbot.ledger.models import Draft, ReviewItem
+    from mailbot.review import Facts, accept
+
+    app = make_app(tmp_path, db_url)
+    with session_scope(app.engine) as s:
+        add_technician(s, "Dana Reyes", ["dana@techs.example"])
+    old_unit = SampleCertificate("Dana Reyes", "Carpet Cleaning Technician Update", "1 CEC (7 hrs)",
+                                 "March 14, 2019", "Old School of Cleaning")
+    deliver(tmp_path, forwarded_email(sender="dana@techs.example", sender_name="Dana Reyes", to=INBOX_ADDR,
+                                      provider_addr="x@p.example", subject="old cert",
+                                      attachment=certificate_pdf(old_unit)))
+    report = poll_tick(app)
+    assert (report.review, report.credits) == (1, 0)
+    with session_scope(app.engine) as s:
+        [item] = s.exec(select(ReviewItem)).all()
+    assert item.kind == "extraction" and item.document_id is not None
+    with session_scope(app.engine) as s:
+        credit_id, draft_id = accept(s, app, item.id, Facts(hours=Decimal(7)), actor="cli:office")
+    with session_scope(app.engine) as s:
+        credit, draft, item = s.get(Credit, credit_id), s.get(Draft, draft_id), s.get(ReviewItem, item.id)
+        assert (credit.hours_centi, credit.completed_on.isoformat(), credit.created_by) == (700, "2019-03-14",
+                                                                                             "cli:office")
+        assert credit.course_title == "Carpet Cleaning Technician Update"
+        assert draft.state == "drafted" and draft.attachment_path  # the certificate goes with it
+        assert (item.state, item.resolved_by) == ("resolved", "cli:office")
+    assert {n.kind for n in notices(app)} == {"receipt"} and len(notices(app)) == 2  # forward + recorded

@@ -30,6 +30,7 @@ COMMANDS = [
     ("mailbot.cli.reports", "calendar"),
     ("mailbot.cli.reports", "coverage"),
     ("mailbot.cli.digest", "digest"),
+    ("mailbot.cli.review", "review"),
     ("mailbot.cli.mail", "mail"),
     ("mailbot.cli.extract", "extract"),
     ("mailbot.cli.ops", "status"),
