@@ -63,8 +63,9 @@ def decide(analysis: Analysis, tech_name: str | None) -> Decision:
         return Decision("ignored", f"automatic mail: {facts.robot_reason}", reply=False)
     if tech_name is None:
         who = facts.from_addr or "no sender address"
-        return Decision("review", f"unknown sender: {who}", review=[Review("unknown-sender", f"unknown sender {who}")],
-                        reply=False)
+        hint = (f"unknown sender {who}: if a technician uses it, add it (mailbot techs edit THEIR-EMAIL "
+                f"--add-email {who}) and run `mailbot mail reprocess` on this message")
+        return Decision("review", f"unknown sender: {who}", review=[Review("unknown-sender", hint)], reply=False)
     accepted, review = _sort_extractions(analysis, tech_name)
     if not accepted and not review:
         notes = "; ".join(facts.problems) or "no PDF or photo attached"
