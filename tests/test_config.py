@@ -70,3 +70,14 @@ def test_not_live_without_a_test_address_or_admin_is_refused():
 def test_missing_config_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(str(tmp_path / "nope.toml"), env={})
+
+
+def test_every_key_is_documented_in_the_example():
+    import dataclasses
+
+    from mailbot import config as c
+
+    text = (REPO / "config.example.toml").read_text()
+    missing = [f"{name}.{f.name.rstrip('_')}" for name, cls in c._SECTION_TYPES.items()
+               for f in dataclasses.fields(cls) if f"\n{f.name.rstrip('_')} " not in text]
+    assert missing == []
