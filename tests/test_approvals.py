@@ -1,12 +1,12 @@
 """Approval replies are refused unless every check passes (pure checks; the real-server flow is elsewhere)."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mailbot.mail.approvals import find_tag, make_tag, parse_command, verify_reply
 
 SECRET = "test-secret-0123456789"
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ADMINS = ("office@testco.example",)
 NONCES = {12: "nonce-a", 13: "nonce-b"}
 

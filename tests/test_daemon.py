@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from mailbot.samples import SampleCertificate, certificate_pdf, forwarded_email
 from tests.helpers import INBOX_ADDR
 
@@ -42,7 +41,7 @@ send_seconds = 1
 
 
 def cli(config: str, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "mailbot", "--config", config, *args], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "mailbot", "--config", config, *args], capture_output=True, check=False,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout

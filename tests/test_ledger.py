@@ -41,9 +41,8 @@ def test_addresses_are_normalised_and_plus_tags_ignored(engine, tech_id):
 
 
 def test_an_address_belongs_to_one_technician(engine, tech_id):
-    with pytest.raises(MailbotError, match="already belongs"):
-        with session_scope(engine) as s:
-            add_technician(s, "Other Person", ["dana.reyes@example.com"])
+    with pytest.raises(MailbotError, match="already belongs"), session_scope(engine) as s:
+        add_technician(s, "Other Person", ["dana.reyes@example.com"])
 
 
 def _add(engine, tech_id, title="Applied Microbial Remediation", hours="7", on=date(2026, 3, 14)):
@@ -106,9 +105,8 @@ def test_rejected_draft_cannot_be_approved(engine, tech_id):
     draft_id = _draft(engine, tech_id)
     with session_scope(engine) as s:
         draft_ops.reject(s, draft_id, reason="not an approved course", actor="cli:office")
-    with pytest.raises(MailbotError, match="rejected"):
-        with session_scope(engine) as s:
-            draft_ops.approve(s, draft_id, actor="cli:office")
+    with pytest.raises(MailbotError, match="rejected"), session_scope(engine) as s:
+        draft_ops.approve(s, draft_id, actor="cli:office")
 
 
 def test_uids_above_two_billion_are_stored(engine):
@@ -120,11 +118,10 @@ def test_uids_above_two_billion_are_stored(engine):
 
 def test_a_failed_transaction_leaves_no_credit_behind(engine, tech_id):
     """A credit written in a savepoint must still roll back with its transaction (SQLite's driver trap)."""
-    with pytest.raises(RuntimeError):
-        with session_scope(engine) as s:
-            from mailbot.ledger.models import Technician
-            credit_ops.add_credit(s, s.get(Technician, tech_id), title="Rolled back", hours=Decimal(3),
-                                  completed_on=date(2026, 1, 5), actor="test")
-            raise RuntimeError("a later step fails")
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        from mailbot.ledger.models import Technician
+        credit_ops.add_credit(s, s.get(Technician, tech_id), title="Rolled back", hours=Decimal(3),
+                              completed_on=date(2026, 1, 5), actor="test")
+        raise RuntimeError("a later step fails")
     with session_scope(engine) as s:
         assert credit_ops.list_credits(s, tech_id) == []

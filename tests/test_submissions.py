@@ -2,7 +2,7 @@
 a copy in Sent, IICRC's reply acknowledged, and names/titles that stay data."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -121,7 +121,7 @@ def test_refused_approvals_change_nothing(app, imap_account, smtp_server, case):
         assert len(approved) == 1
         raw = reply(first, body="REJECT changed my mind")  # same token again: must be refused
     elif case == "expired":
-        app.clock = lambda: datetime.now(timezone.utc) + timedelta(days=30)  # tokens last 7 days
+        app.clock = lambda: datetime.now(UTC) + timedelta(days=30)  # tokens last 7 days
         raw = reply(first)
     else:
         raw = reply(first, headers=[("Authentication-Results",
