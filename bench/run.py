@@ -48,14 +48,17 @@ def extract_figures(srv: Servers, workdir: Path, backends: list[str], sizes: Siz
     from mailbot.extract import ocr_available
 
     realworld = [(p.name, p.read_bytes()) for p in sorted(be.REALWORLD.glob("*.pdf"))] if be.REALWORLD.is_dir() else []
-    text_files = [f for f in realworld if be._has_text(f[1])] + be._generated({"pdf", "spaced", "sideways"})
+    # the same files as `python -m bench.bench_extract`
+    text_forms = {"pdf", "spaced", "sideways", "rotate90", "rotate180", "rotate270"}
+    text_files = [f for f in realworld if be._has_text(f[1])] + be._generated(text_forms)
     rows = be.bench_text(text_files[:sizes.extract_files])
     ours, theirs = (statistics.median(r[i] for r in rows) for i in (1, 2))
     figures = [Figure("extraction", f"text PDF per page, mailbot vs pdftotext ({len(rows)} files)",
                       f"{ours * 1000:.2f} ms vs {theirs * 1000:.2f} ms = {ours / theirs:.2f}×", "≤ 1×",
                       ours <= theirs)]
     if ocr_available():
-        scans = [f for f in realworld if not be._has_text(f[1])] + be._generated({"scan"})
+        scans = [f for f in realworld if not be._has_text(f[1])] + be._generated({"scan", "photo_jpeg", "photo_png",
+                                                                                     "photo_turned"})
         ocr = be.bench_ocr(scans[:sizes.extract_files])
         slowest = max(seconds for _, seconds in ocr)
         figures.append(Figure("extraction", f"OCR per page, median / slowest ({len(ocr)} files)",
