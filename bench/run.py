@@ -120,18 +120,59 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-def results_section(figures: list[Figure], machine: dict[str, str], quick: bool) -> str:
-    sizes = "smoke sizes (--quick): the figures say only that the harness runs" if quick else "full sizes"
+ORDER = ["latency", "idle pass", "backlog", "extraction", "digest"]  # table order, by Figure.bench
+_RUN_LINE = re.compile(r"^- \[(?P<benches>[^\]]*)\] (?P<rest>.*)$")
+
+
+def _kept_runs(previous: str, rerun: set[str]) -> list[str]:
+    """Run lines of `previous` naming benchmarks not run again now (with only those names left)."""
+    kept = []
+    for line in previous.splitlines():
+        if found := _RUN_LINE.match(line):
+            left = [b for b in found["benches"].split(", ") if b not in rerun]
+            if left:
+                kept.append(f"- [{', '.join(left)}] {found['rest']}")
+    return kept
+
+
+def _kept_figures(previous: str, rerun: set[str]) -> list[Figure]:
+    """Table rows of `previous` for benchmarks not run again now."""
+    kept = []
+    for line in previous.splitlines():
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if len(cells) == 5 and cells[0] not in ("benchmark", "---") and cells[0] not in rerun:
+            met = {"met": True, "**not met**": False}.get(cells[4])
+            kept.append(Figure(cells[0], cells[1], cells[2], cells[3], met))
+    return kept
+
+
+def results_section(figures: list[Figure], machine: dict[str, str], quick: bool, previous: str = "") -> str:
+    """The generated section of the docs. Rows and run lines of benchmarks not run this time are kept from
+    `previous`, so `--only digest --write` updates the digest rows and leaves the others as measured."""
+    rerun = {f.bench for f in figures}
+    sizes = "smoke sizes (--quick: the figures only show that the harness runs)" if quick else "full sizes"
+    names = ", ".join(b for b in ORDER if b in rerun) or ", ".join(sorted(rerun))
+    runs = _kept_runs(previous, rerun) + [f"- [{names}] {machine['date']}, {sizes}: `{machine['command']}`"]
+    rows = sorted(_kept_figures(previous, rerun) + figures,
+                  key=lambda f: ORDER.index(f.bench) if f.bench in ORDER else len(ORDER))
     return "\n".join([
         START,
-        (f"Run {machine['date']} on {machine['cores']} cores, {machine['memory']} memory ({machine['cpu']}; "
-         f"{machine['os']}; Python {machine['python']}), {sizes}."),
+        (f"Machine: {machine['cores']} cores, {machine['memory']} memory ({machine['cpu']}; {machine['os']}; "
+         f"Python {machine['python']})."),
         "",
-        f"Command: `{machine['command']}`",
+        "Runs (benchmarks, date, sizes, command):",
         "",
-        table(figures),
+        *runs,
+        "",
+        table(rows),
         END,
     ])
+
+
+def current_section(path: Path = DOCS) -> str:
+    text = path.read_text() if path.exists() else ""
+    found = re.search(re.escape(START) + ".*?" + re.escape(END), text, re.DOTALL)
+    return found.group(0) if found else ""
 
 
 def write_docs(section: str, path: Path = DOCS) -> None:
@@ -158,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print("PostgreSQL is not reachable: running on SQLite only", file=sys.stderr)
         backends = [b for b in backends if b != "postgresql"] or ["sqlite"]
     figures = run_all(names, backends, QUICK if args.quick else FULL)
-    section = results_section(figures, machine_info(), args.quick)
+    section = results_section(figures, machine_info(), args.quick, current_section() if args.write else "")
     print(section)
     if args.write:
         write_docs(section)

@@ -86,6 +86,19 @@ def test_runner_table_and_docs_section(tmp_path):
     assert text.count(run.START) == 1 and "wall \\| time" in text
 
 
+def test_runner_rewrites_only_the_benchmarks_it_ran():
+    machine = machine_info()
+    first = run.results_section([Figure("latency", "p95", "1 s", "≤ 5 s", True),
+                                 Figure("digest", "time", "99 s", "≤ 120 s", False)], machine, quick=False)
+    second = run.results_section([Figure("digest", "time", "80 s", "≤ 120 s", True)], machine, quick=False,
+                                 previous=first)
+    assert "| latency | p95 | 1 s | ≤ 5 s | met |" in second  # kept as measured before
+    assert "| digest | time | 80 s | ≤ 120 s | met |" in second and "99 s" not in second
+    assert second.index("| latency") < second.index("| digest")
+    runs = [line for line in second.splitlines() if line.startswith("- [")]
+    assert [line.split("]")[0] for line in runs] == ["- [latency", "- [digest"]
+
+
 def test_runner_refuses_an_unknown_benchmark(capsys):
     with pytest.raises(SystemExit) as exit_info:
         run.main(["--only", "nonsense", "--quick"])
