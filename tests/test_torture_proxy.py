@@ -219,37 +219,44 @@ def test_approved_drafts_end_sent_or_listed_through_cuts_and_refusals(tmp_path, 
 
 # ---- the daemon itself ------------------------------------------------------------------------------
 
-def test_daemon_recovers_by_itself_from_random_drops_stalls_and_refusals(tmp_path, db_url, dovecot, proxies,
-                                                                       smtp_server):
+def inject(fault: str, imap: FaultProxy, smtp: FaultProxy, rng: random.Random) -> None:
+    """One fault of each kind the daemon must ride out; timings and sizes vary with the seed."""
+    if fault == "drop":
+        imap.drop_all()  # IMAP only: a random SMTP drop could land after the end of DATA (see above)
+    elif fault.startswith("stall"):
+        target = imap if fault == "stall-imap" else smtp
+        target.stall()
+        threading.Timer(rng.uniform(0.3, 1.5), target.resume).start()
+    elif fault.startswith("refuse"):
+        (imap if fault == "refuse-imap" else smtp).refuse(rng.randint(1, 3))
+    elif fault == "cut-fetch":
+        imap.cut(TO_CLIENT, b"BODY[] {", keep=rng.randint(0, 2000))
+    elif fault == "cut-data":
+        smtp.cut(TO_SERVER, b"Subject:", keep=rng.randint(0, 8))
+
+
+FAULTS = ["cut-fetch", "refuse-imap", "cut-data", "drop", "stall-imap", "refuse-smtp", "stall-smtp", "cut-fetch"]
+
+
+def test_daemon_recovers_by_itself_from_drops_stalls_cuts_and_refusals(tmp_path, db_url, dovecot, proxies,
+                                                                      smtp_server):
     imap, smtp = proxies
     app, user = make_proxied_app(tmp_path, db_url, dovecot, imap, smtp)
     config = write_config(tmp_path, db_url, imap_port=imap.port, user=user, password=dovecot.passwords[user],
                           smtp_port=smtp.port, poll_seconds=1)
-    certs = certificates(8)
+    certs = certificates(len(FAULTS))
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
     with Daemon(config, tmp_path / "daemon.log") as daemon:
         daemon.wait_for_log("poll done")
-        for i, (raw, _) in enumerate(certs):
+        for (raw, _), fault in zip(certs, rng.sample(FAULTS, len(FAULTS)), strict=True):
+            inject(fault, imap, smtp, rng)
             dovecot.append(user, raw)
-            fault = rng.choice(["drop", "stall", "refuse", "cut-fetch", "cut-data", "none"])
-            if fault == "drop":
-                imap.drop_all()  # IMAP only: a random SMTP drop could land after the end of DATA (see above)
-            elif fault == "stall":
-                target = rng.choice([imap, smtp])
-                target.stall()
-                threading.Timer(rng.uniform(0.3, 1.5), target.resume).start()
-            elif fault == "refuse":
-                rng.choice([imap, smtp]).refuse(rng.randint(1, 3))
-            elif fault == "cut-fetch":
-                imap.cut(TO_CLIENT, b"BODY[] {", keep=rng.randint(0, 2000))
-            elif fault == "cut-data":
-                smtp.cut(TO_SERVER, b"Subject:", keep=rng.randint(0, 8))
             time.sleep(rng.uniform(0.2, 0.8))
-        deadline = time.monotonic() + 90
-        check = ingested(app, dovecot, user, len(certs))
+        deadline, check = time.monotonic() + 90, ingested(app, dovecot, user, len(certs))
         while not check():
-            assert time.monotonic() < deadline, f"daemon did not recover (seed {seed}):\n" + \
-                daemon.log.read_text()[-2000:]
+            assert time.monotonic() < deadline, f"not recovered (seed {seed}):\n{daemon.log.read_text()[-2000:]}"
             time.sleep(0.3)
     assert_nothing_lost(app, dovecot, user, [c for _, c in certs], smtp_server)
+    assert [rule.fired for rule in imap.rules + smtp.rules] == [1, 1, 1]  # both cuts mid-FETCH, the one mid-DATA
+    assert imap.refused >= 1 and smtp.refused >= 1
