@@ -54,15 +54,36 @@ class PassReport:
             setattr(self, state, getattr(self, state) + 1)
 
 
-def _known_rows(app: App, account: str, folder: str, uidvalidity: int) -> dict[str, InboundMessage]:
+@dataclass(frozen=True)
+class Known:
+    """The few columns a pass needs about a message it has seen before."""
+
+    id: int
+    state: str
+    target_folder: str | None
+    next_attempt_at: object
+
+
+KEY_CHUNK = 500  # keys per IN (...) query: well under every database's parameter limit
+
+
+def _known_rows(app: App, account: str, folder: str, uidvalidity: int, keys: list[str]) -> dict[str, Known]:
+    """Bookkeeping for the keys the folder listed now. Only those: the ledger's history of messages long
+    filed elsewhere is never loaded, so an idle pass costs the same after ten or ten thousand messages."""
+    found: dict[str, Known] = {}
+    where = (InboundMessage.account == account, InboundMessage.folder == folder,
+             InboundMessage.uidvalidity == uidvalidity)
+    columns = (InboundMessage.mailbox_key, InboundMessage.id, InboundMessage.state, InboundMessage.target_folder,
+               InboundMessage.next_attempt_at)
     with session_scope(app.engine) as s:
-        rows = s.exec(select(InboundMessage).where(InboundMessage.account == account,
-                                                   InboundMessage.folder == folder,
-                                                   InboundMessage.uidvalidity == uidvalidity)).all()
-        return {r.mailbox_key: r for r in rows}
+        for i in range(0, len(keys), KEY_CHUNK):
+            chunk = keys[i:i + KEY_CHUNK]
+            for key, *rest in s.exec(select(*columns).where(*where, InboundMessage.mailbox_key.in_(chunk))):
+                found[key] = Known(*rest)
+    return found
 
 
-def _due(row: InboundMessage | None, now) -> bool:  # type: ignore[no-untyped-def]
+def _due(row: Known | None, now) -> bool:  # type: ignore[no-untyped-def]
     if row is None or row.state == "received":
         return True
     return row.state == "retry" and (row.next_attempt_at is None or row.next_attempt_at <= now)
@@ -154,7 +175,7 @@ def _fail(app: App, row_id: int, exc: Exception, report: PassReport) -> InboundM
     return row
 
 
-def _file(app: App, source, key: str, row: InboundMessage, report: PassReport) -> None:  # type: ignore[no-untyped-def]
+def _file(app: App, source, key: str, row: Known | InboundMessage, report: PassReport) -> None:  # type: ignore[no-untyped-def]
     try:
         source.file(key, row.target_folder)
     except ProcessingError as exc:  # repaired on the next pass: the row says where it belongs
@@ -174,7 +195,7 @@ def _batches(keys: list[str], size: int):  # type: ignore[no-untyped-def]
 
 def ingest_folder(app: App, source, report: PassReport) -> None:  # type: ignore[no-untyped-def]
     state = source.folder_state()
-    known = _known_rows(app, source.account, state.folder, state.uidvalidity)
+    known = _known_rows(app, source.account, state.folder, state.uidvalidity, state.keys)
     now = utcnow()
     report.seen = len(state.keys)
     to_fetch = [k for k in state.keys if _due(known.get(k), now)]
@@ -295,19 +316,21 @@ def reconcile_tick(app: App) -> ReconcileReport:
     report = ReconcileReport()
     with app.source() as source:
         state = source.folder_state()
-    known = _known_rows(app, source.account, state.folder, state.uidvalidity)
+    known = _known_rows(app, source.account, state.folder, state.uidvalidity, state.keys)
     present = set(state.keys)
     report.in_folder = len(present)
     report.unknown = len(present - set(known))
-    report.unfiled = sum(1 for k in present & set(known) if known[k].state in DONE)
+    report.unfiled = sum(1 for row in known.values() if row.state in DONE)
     with session_scope(app.engine) as s:
-        for key, row in known.items():
-            if key in present or row.state not in ("received", "retry"):
+        unfinished = s.exec(select(InboundMessage).where(
+            InboundMessage.account == source.account, InboundMessage.folder == state.folder,
+            InboundMessage.uidvalidity == state.uidvalidity, InboundMessage.state.in_(("received", "retry"))))
+        for fresh in unfinished.all():
+            if fresh.mailbox_key in present:
                 continue
-            fresh = s.get(InboundMessage, row.id)
             fresh.state, fresh.reason = "dead", "left the inbox before mailbot could read it (moved by a person?)"
             s.add(fresh)
-            s.add(ReviewItem(message_row_id=row.id, kind="vanished", reason=fresh.reason))
-            report.vanished.append(row.id)
+            s.add(ReviewItem(message_row_id=fresh.id, kind="vanished", reason=fresh.reason))
+            report.vanished.append(fresh.id)
     poll_tick(app)
     return report

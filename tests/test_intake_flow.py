@@ -127,3 +127,23 @@ def test_admin_accepts_an_uncertain_certificate_from_the_review_queue(tmp_path, 
         assert draft.state == "drafted" and draft.attachment_path  # the certificate goes with it
         assert (item.state, item.resolved_by) == ("resolved", "cli:office")
     assert {n.kind for n in notices(app)} == {"receipt"} and len(notices(app)) == 2  # forward + recorded
+
+
+def test_reconcile_lists_a_claimed_message_that_left_the_inbox(tmp_path, db_url):
+    from mailbot.jobs import reconcile_tick
+    from mailbot.ledger.models import ReviewItem
+
+    app = make_app(tmp_path, db_url)
+    deliver(tmp_path, forwarded_email(sender="x@techs.example", sender_name="X", to=INBOX_ADDR,
+                                      provider_addr="x@p.example", subject="cert", attachment=None))
+    with app.source() as source:
+        state = source.folder_state()
+    with session_scope(app.engine) as s:  # what a crash right after the claim leaves behind
+        s.add(InboundMessage(account=source.account, folder=state.folder, uidvalidity=state.uidvalidity,
+                             mailbox_key="gone-key", state="received"))
+    report = reconcile_tick(app)
+    assert report.vanished and report.unknown == 1  # the delivered message is new, the claimed one is gone
+    with session_scope(app.engine) as s:
+        [item] = s.exec(select(ReviewItem).where(ReviewItem.kind == "vanished")).all()
+        row = s.get(InboundMessage, item.message_row_id)
+    assert (row.mailbox_key, row.state) == ("gone-key", "dead")
