@@ -247,6 +247,7 @@ def test_daemon_recovers_by_itself_from_drops_stalls_cuts_and_refusals(tmp_path,
     certs = certificates(len(FAULTS))
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
+    print(f"torture seed={seed}")  # shown with a failure; replay by fixing the seed here
     with Daemon(config, tmp_path / "daemon.log") as daemon:
         daemon.wait_for_log("poll done")
         for (raw, _), fault in zip(certs, rng.sample(FAULTS, len(FAULTS)), strict=True):
