@@ -54,8 +54,13 @@ def _show(run) -> None:  # type: ignore[no-untyped-def]
     print_table(["draft", "technician", "state", "to", "cc"],
                 ([d.id, techs[d.tech_id], d.state, d.to_addr, d.cc_addrs] for d in drafts),
                 title="Submissions to IICRC" + test_mode)
-    print_table(["to", "subject", "state"], ([n.recipient, n.subject, n.state] for n in notices),
+    print_table(["to", "subject", "state"],
+                ([n.recipient, n.subject, n.state] for n in notices if n.kind == "receipt"),
                 title="Receipts (nobody replies to the unknown sender)")
+    requests = [n for n in notices if n.kind == "approval-request"]
+    if requests:
+        click.echo(f"\n{len(requests)} approval request(s) went to {requests[0].recipient}: replying APPROVE "
+                   "(or REJECT and a reason) approves by email, as `mailbot drafts approve ID` does.")
     click.echo("\nOpen the drafted submissions in your mail program:")
     for path in run.drafts_exported:
         click.echo(f"  {path}")
