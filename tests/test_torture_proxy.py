@@ -164,11 +164,14 @@ def test_receipts_survive_refusals_stalls_and_a_cut_mid_data(tmp_path, db_url, d
 
     assert mid_data.fired == 1 and smtp.refused == 2
     assert_nothing_lost(app, dovecot, user, [c for _, c in certs], smtp_server)
-    assert len(smtp_server.messages) == len(certs)  # the cut one was sent again, and arrived once
+    # The client handed the whole message to the network before the cut, so it cannot know the server
+    # never saw its end: at most once, the receipt is not sent again but marked for a person.
+    with session_scope(app.engine) as s:
+        states = sorted(n.state for n in s.exec(select(Notice).where(Notice.kind == "receipt")))
+    assert len(smtp_server.messages) + states.count("interrupted") == len(certs)
+    assert set(states) <= {"sent", "interrupted"}
 
 
-@pytest.mark.xfail(strict=True, reason="known limit (mailbot/mail/smtp.py docstring): a connection lost after the "
-                   "end of DATA but before the server's reply makes the transport send the message again")
 def test_a_receipt_whose_reply_is_lost_after_the_end_of_data_is_not_delivered_twice(tmp_path, db_url, dovecot,
                                                                                     proxies, smtp_server):
     imap, smtp = proxies
@@ -181,6 +184,9 @@ def test_a_receipt_whose_reply_is_lost_after_the_end_of_data_is_not_delivered_tw
 
     answered = Counter(m.message["In-Reply-To"] for m in smtp_server.messages)
     assert max(answered.values()) == 1
+    with session_scope(app.engine) as s:  # not resent: marked for a person, with the reason
+        [receipt] = s.exec(select(Notice).where(Notice.kind == "receipt")).all()
+    assert receipt.state == "interrupted" and "may have been delivered" in receipt.error
 
 
 # ---- submissions over a broken SMTP link ------------------------------------------------------------

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 import pytest
 
 from mailbot.errors import ConfigError, ProcessingError
+from mailbot.mail.smtp import DeliveryUnknown
 from mailbot.mail.transport import (
     PartialDeliveryError,
     SentFolderCopy,
@@ -177,12 +178,21 @@ def test_451_twice_then_250_delivers_once(smtp_server):
     assert smtp_server.transaction_count == 3 and smtp_server.pending_script == 0
 
 
-def test_dropped_connection_is_retried_and_delivers_once(smtp_server):
-    smtp_server.script(DROP)
+def test_dropped_connection_before_data_is_retried_and_delivers_once(smtp_server):
+    smtp_server.script(DROP, stage="rcpt")  # nothing of the message was sent yet: a retry is safe
     with transport_for(smtp_server) as transport:
         transport.send(make_message())
     assert len(smtp_server.wait_for(1)) == 1
     assert smtp_server.connection_count == 2
+
+
+def test_connection_lost_after_the_whole_message_is_not_sent_again(smtp_server):
+    """The server may have accepted it: at most once, so the caller gets DeliveryUnknown, not a retry."""
+    smtp_server.script(DROP)  # after the end of DATA, before the reply
+    with pytest.raises(DeliveryUnknown) as unknown, transport_for(smtp_server) as transport:
+        transport.send(make_message())
+    assert unknown.value.permanent and "may have been delivered" in str(unknown.value)
+    assert smtp_server.transaction_count == 1
 
 
 def test_550_is_permanent_with_the_server_reason_after_one_attempt(smtp_server):
@@ -311,12 +321,19 @@ def test_connection_closed_by_the_server_between_messages_is_reopened_without_a_
 
 
 def test_a_server_that_stops_answering_times_out_and_is_retried(smtp_server):
-    smtp_server.script(STALL)
+    smtp_server.script(STALL, stage="mail")  # stalls before the message is sent: a retry is safe
     with transport_for(smtp_server, timeout=0.5) as transport:
         message_id = transport.send(make_message())
     [received] = smtp_server.wait_for(1)
     assert received.message["Message-ID"] == message_id
     assert smtp_server.transaction_count == 2 and smtp_server.connection_count == 2
+
+
+def test_a_server_that_stops_answering_after_the_message_is_not_sent_again(smtp_server):
+    smtp_server.script(STALL)  # the whole message was sent; the reply never comes
+    with pytest.raises(DeliveryUnknown), transport_for(smtp_server, timeout=0.5) as transport:
+        transport.send(make_message())
+    assert smtp_server.transaction_count == 1
 
 
 def test_non_ascii_recipient_goes_out_with_smtputf8(smtp_server):

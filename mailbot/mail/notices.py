@@ -18,7 +18,7 @@ from mailbot.errors import ProcessingError
 from mailbot.ledger.db import session_scope
 from mailbot.ledger.models import Notice, utcnow
 from mailbot.mail.compose import Envelope, Rendered, build_message
-from mailbot.mail.smtp import PartialDeliveryError
+from mailbot.mail.smtp import DeliveryUnknown, PartialDeliveryError
 
 MAX_ATTEMPTS = 5
 
@@ -68,6 +68,11 @@ def _finish(engine, notice_id: int, error: ProcessingError | None) -> None:  # t
         s.add(notice)
 
 
+def _interrupted(engine, notice_id: int, error: str) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        s.execute(update(Notice).where(Notice.id == notice_id).values(state="interrupted", error=error))
+
+
 def recover_interrupted(engine) -> int:  # type: ignore[no-untyped-def]
     """Only the lock holder calls this, so any `sending` row belongs to a process that died mid-send."""
     with session_scope(engine) as s:
@@ -97,6 +102,10 @@ def send_pending(engine, transport, from_addr: str, from_name: str, limit: int =
             transport.send(build(notice, from_addr, from_name, message_id))
         except PartialDeliveryError:
             pass  # delivered to its only recipient or none that matter: never resend
+        except DeliveryUnknown as exc:  # it may have arrived: at most once, so it is not sent again
+            _interrupted(engine, notice_id, str(exc))
+            failed += 1
+            continue
         except ProcessingError as exc:
             _finish(engine, notice_id, exc)
             failed += 1

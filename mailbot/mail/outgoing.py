@@ -24,7 +24,7 @@ from mailbot.ledger import drafts as draft_ops
 from mailbot.ledger.db import session_scope
 from mailbot.ledger.models import Draft, utcnow
 from mailbot.mail.compose import Attachment, Envelope, Rendered, build_message
-from mailbot.mail.smtp import PartialDeliveryError
+from mailbot.mail.smtp import DeliveryUnknown, PartialDeliveryError
 
 log = logging.getLogger("mailbot.outgoing")
 SENT_LOOKBACK = 50  # the copy of a send cut short is among the newest messages of the Sent folder
@@ -110,6 +110,13 @@ def _send_one(engine, transport, config: Config, draft_id: int, report: SendRepo
     try:
         _guard_live(draft, config)
         transport.send(build(draft, config, message_id))
+    except DeliveryUnknown as exc:  # the server may have it: never resent blindly, a person checks
+        with session_scope(engine) as s:
+            s.execute(update(Draft).where(Draft.id == draft_id, Draft.state == "sending")
+                      .values(state="interrupted", error=str(exc), updated_at=utcnow()))
+            audit.record(s, "mailbot", "draft.interrupted", "draft", draft_id, error=str(exc))
+        report.failed.append((draft_id, str(exc)))
+        return
     except PartialDeliveryError as exc:  # it went out to some recipients: sent, never resent
         with session_scope(engine) as s:
             draft_ops.mark_sent(s, draft_id, exc.message_id)

@@ -4,8 +4,9 @@ Failures become `SmtpError` (a `ProcessingError`): 4xx replies, timeouts and dro
 retried with exponential backoff on a fresh connection when needed, then reported as transient; 5xx
 replies, refused logins and untrusted certificates are permanent at once, because resending cannot help.
 
-One limit no client can remove: if the connection drops after the message body was sent but before the
-server's reply, the server may have kept the message, and the retry sends it again (same Message-ID).
+One ambiguity no client can remove: if the connection drops after the whole message was sent but before
+the server's reply, the server may have kept it. mailbot's rule is at most once, so that case is never
+retried: it raises `DeliveryUnknown` and the caller marks the draft or notice `interrupted` for a person.
 """
 from __future__ import annotations
 
@@ -53,6 +54,35 @@ class PartialDeliveryError(SmtpError):
         super().__init__(message, permanent=True)
         self.message_id = message_id
         self.refused = refused
+
+
+class DeliveryUnknown(SmtpError):
+    """The whole message reached the server, then the connection was lost before its reply. It may or may
+    not have been accepted: sending it again could deliver it twice, so it is never retried; the caller
+    records it as interrupted for a person to check."""
+
+    def __init__(self, message: str, *, message_id: str):
+        super().__init__(message, permanent=True)
+        self.message_id = message_id
+
+
+class _TracksData:
+    """Notes when the end of a message's DATA ("\r\n.\r\n") has been written to the socket."""
+
+    message_transmitted = False
+
+    def send(self, s):  # type: ignore[no-untyped-def]
+        super().send(s)  # type: ignore[misc]
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.message_transmitted = True
+
+
+class _SMTP(_TracksData, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_TracksData, smtplib.SMTP_SSL):
+    pass
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -203,10 +233,18 @@ class SmtpTransport:
             ) from last
 
     def _attempt(self, msg: EmailMessage, sender: str, recipients: list[str]) -> Refusals:
+        smtp = None
         try:
             smtp = self._connection()
+            smtp.message_transmitted = False
             return smtp.send_message(msg, from_addr=sender, to_addrs=recipients)
         except Exception as exc:  # narrowed by _classify: anything it does not know propagates as is
+            lost_reply = isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPResponseException)
+            if lost_reply and getattr(smtp, "message_transmitted", False):
+                self._discard_unusable_connection(exc)
+                raise DeliveryUnknown(f"{self._where}: connection lost after the whole message was sent, before "
+                                      f"the server answered ({_describe(exc)}); it may have been delivered",
+                                      message_id=str(msg["Message-ID"])) from None
             error = self._classify(exc)
             if error is None:
                 raise
@@ -245,11 +283,11 @@ class SmtpTransport:
         log.debug("connecting to %s (%s)", self._where, self.security)
         context = self.ssl_context or ssl.create_default_context()
         if self.security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            smtp: smtplib.SMTP = _SMTP_SSL(
                 self.host, self.port, timeout=self.timeout, context=context, local_hostname=self.local_hostname
             )
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname)
+            smtp = _SMTP(self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname)
         try:
             smtp.ehlo()
             if self.security == "starttls":
