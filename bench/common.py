@@ -159,7 +159,7 @@ evidence_dir = "{workdir / ('evidence-' + uuid.uuid4().hex[:8])}"
 def technicians(count: int) -> list[tuple[str, str]]:
     """`count` invented technicians as (address, legal name), all different."""
     first = ["Dana", "Samira", "Jordan", "Priya", "Tomas", "Grace", "Omar", "Hana", "Victor", "Elena"]
-    last = ["Reyes", "Okafor", "Haddad", "Whitfield", "Raman", "Novak", "Lindqvist", "Farouk", "Sato"]
+    last = ["Reyes", "Okafor", "Haddad", "Whitfield", "Raman", "Kowalski", "Lindqvist", "Farouk", "Sato"]
     return [(f"tech{i}@techs.example", f"{first[i % len(first)]} {last[(i // len(first)) % len(last)]}")
             for i in range(count)]
 

@@ -207,7 +207,7 @@ def header_values(server, user: str, folder: str, header: str = "Message-ID") ->
 
 FIRST = ["Dana", "Lee", "Samira", "Jordan", "Priya", "Tomas", "Grace", "Omar", "Hana", "Victor", "Elena",
          "Marcus", "Ines", "Kofi", "Rosa", "Felix", "Amara", "Dmitri", "Lucia", "Nathan"]
-LAST = ["Reyes", "Okafor", "Haddad", "Whitfield", "Raman", "Novak", "Lindqvist", "Farouk", "Sato", "Alvarez"]
+LAST = ["Reyes", "Okafor", "Haddad", "Whitfield", "Raman", "Kowalski", "Lindqvist", "Farouk", "Sato", "Alvarez"]
 
 
 def technicians(count: int) -> list[tuple[str, str]]:

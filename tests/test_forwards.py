@@ -124,9 +124,9 @@ def test_fuzz_html_to_text_never_raises(html):
 
 @pytest.mark.parametrize("text", [
     ("-----Ursprüngliche Nachricht-----\nVon: Akademie <kurse@akademie.example>\nGesendet: Dienstag, 3. März 2026"
-     "\nAn: Dallas\nBetreff: Zertifikat\n"),
-    "De : Académie <kurse@akademie.example>\nEnvoyé : mardi 3 mars 2026 09:02\nÀ : Dallas\nObjet : Certificat\n",
-    "De: Academia <kurse@akademie.example>\nEnviado: martes, 3 de marzo de 2026 9:02\nPara: Dallas\nAsunto: Certificado\n",
+     "\nAn: Morgan\nBetreff: Zertifikat\n"),
+    "De : Académie <kurse@akademie.example>\nEnvoyé : mardi 3 mars 2026 09:02\nÀ : Morgan\nObjet : Certificat\n",
+    "De: Academia <kurse@akademie.example>\nEnviado: martes, 3 de marzo de 2026 9:02\nPara: Morgan\nAsunto: Certificado\n",
 ])
 def test_localised_outlook_blocks(text):
     info = parse_forward_block(text)
@@ -142,7 +142,7 @@ def test_chain_lists_every_block_outermost_first():
 
 def test_blank_lines_between_header_lines():
     text = ("-----Original Message-----\n\nFrom: Academy <courses@academy.example>\n\nSent: Monday, March 2, 2026"
-            "\n\nTo: Dallas\n\nSubject: Certificate\n\nBody text.\n")
+            "\n\nTo: Morgan\n\nSubject: Certificate\n\nBody text.\n")
     assert parse_forward_block(text) == ForwardInfo("courses@academy.example", "Academy",
                                                     "Monday, March 2, 2026", "Certificate")
 

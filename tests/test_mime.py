@@ -130,7 +130,7 @@ def test_corpus_small_inline_iphone_image_is_ignored():
 def test_corpus_plain_forward_bodies_name_the_original_sender(name):
     raw = b.as_bytes(b.base_message(body=corpus(name).decode("utf-8")))
     facts = read_message(raw)
-    assert facts.from_addr == "dallas.tech+certs@example.com"
+    assert facts.from_addr == "morgan.tech+certs@example.com"
     assert facts.original_sender == "john.doe@acme.com"
 
 
@@ -196,7 +196,7 @@ def test_gmail_forward_with_pdf_attachment():
     msg = b.attach(b.base_message(body=b.gmail_forward_body(note="my water course")), pdf, "application/pdf",
                    "Certificate.pdf")
     facts = read_message(b.as_bytes(msg))
-    assert facts.from_addr == "dallas.tech+certs@example.com" and facts.from_name == "Dallas Tech"
+    assert facts.from_addr == "morgan.tech+certs@example.com" and facts.from_name == "Morgan Tech"
     assert facts.original_sender == "courses@academy.example"
     assert [(d.filename, d.content_type, d.data, d.origin) for d in facts.documents] == [
         ("Certificate.pdf", "application/pdf", pdf, ("Certificate.pdf",))
@@ -218,7 +218,7 @@ def test_forward_as_attachment_nested_two_deep():
     manager_forward = b.wrap_as_rfc822(provider_mail, sender="Manager <boss@company.example>")
     facts = read_message(b.as_bytes(b.wrap_as_rfc822(manager_forward)))
     assert [(d.data, d.origin) for d in facts.documents] == [(pdf, ("message/rfc822", "message/rfc822", "cert.pdf"))]
-    assert facts.from_addr == "dallas.tech+certs@example.com"
+    assert facts.from_addr == "morgan.tech+certs@example.com"
     assert facts.original_sender == "boss@company.example"  # the outermost attached message
     assert facts.body_text == "Forwarding as attachment."
 
@@ -385,7 +385,7 @@ def test_encrypted_and_unreadable_winmail_parts_are_explained():
 
 def test_original_sender_skips_the_forwarders_own_earlier_forward():
     # The technician forwarded it to themselves first, then on to certs@: the provider is the second block.
-    body = b.gmail_forward_body(sender="Dallas Tech <dallas.tech@example.com>") + b.gmail_forward_body()
+    body = b.gmail_forward_body(sender="Morgan Tech <morgan.tech@example.com>") + b.gmail_forward_body()
     facts = read_message(b.as_bytes(b.base_message(body=body)))
     assert facts.original_sender == "courses@academy.example"
 

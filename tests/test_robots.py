@@ -12,7 +12,7 @@ from mailbot.inbox.robots import robot_reason
 
 
 def message(headers: str, body: str = "Hello\n") -> EmailMessage:
-    raw = f"From: Dallas Tech <dallas@example.com>\nTo: certs@company.example\nSubject: s\n{headers}\n{body}"
+    raw = f"From: Morgan Tech <morgan@example.com>\nTo: certs@company.example\nSubject: s\n{headers}\n{body}"
     return email.message_from_string(raw, policy=default_policy)
 
 
@@ -63,7 +63,7 @@ def test_read_receipt_report():
     "",
     "Auto-Submitted: no\n",
     "Precedence: first-class\n",
-    "Return-Path: <dallas@example.com>\n",
+    "Return-Path: <morgan@example.com>\n",
     "X-Auto-Response-Suppress: All\n",  # Outlook asks others not to auto-reply; it is not one itself
 ])
 def test_people_are_not_robots(headers):

@@ -62,7 +62,7 @@ def looks_like_name(text: str) -> bool:
         return False
     if any(len(token) > 1 and token.lower() in NOT_NAME_WORDS for token in tokens):
         return False
-    # "T.SATHIYANARAYANAN" is one token holding an initial and a surname
+    # "T.RAMASUBRAMANIAN" is one token holding an initial and a surname
     return all(NAME_TOKEN.match(token) for token in tokens) and sum(len(t.strip(".")) > 1 for t in tokens) >= 1
 
 

@@ -22,7 +22,7 @@ _PLAIN_ADDRESS = re.compile(r"^[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+$")
 
 
 def normalize_address(addr: str) -> str:
-    """"Dallas <D.Hoffman+certs@Example.COM>" → "d.hoffman@example.com"; "" when there is no
+    """"Morgan <D.Whitaker+certs@Example.COM>" → "d.whitaker@example.com"; "" when there is no
     single plain address in it (garbage, several addresses, CR/LF)."""
     if not isinstance(addr, str) or "\r" in addr or "\n" in addr:
         return ""  # a header-injection attempt is no address at all
@@ -58,7 +58,7 @@ def names_match(printed: str, registered: str) -> NameMatch:
         return NameMatch(False, 0.0, "no name printed on the certificate")
     result = _compare(printed_name, registered_name)
     if not result.ok and len(printed_name.given) == 1 and "," not in (printed or ""):
-        # "HOFFMAN DALLAS": some forms print the surname first without a comma.
+        # "WHITAKER MORGAN": some forms print the surname first without a comma.
         swapped = _compare(_Name((printed_name.surname,), printed_name.given[0]), registered_name)
         if swapped.ok:
             return NameMatch(True, round(swapped.score - 0.05, 2), swapped.reason + "; printed surname first")
@@ -106,7 +106,7 @@ def _given_agreement(printed: tuple[str, ...], registered: tuple[str, ...]) -> t
 
 
 def _initials_agree(printed: tuple[str, ...], registered: tuple[str, ...]) -> bool:
-    """"C. E. Hoffman" agrees with "Carl Edward Hoffman"; "D Hoffman" with "Dallas Hoffman"."""
+    """"C. E. Whitaker" agrees with "Carl Edward Whitaker"; "M Whitaker" with "Morgan Whitaker"."""
     if not all(len(token) == 1 for token in printed):
         return False
     wanted = [name[0] for name in registered]
@@ -119,7 +119,7 @@ def _parse_name(text: str) -> _Name | None:
     plain = unicodedata.normalize("NFKD", text[:300]).encode("ascii", "ignore").decode().lower()
     plain = _NOT_NAME_CHARS.sub(" ", plain.replace("'", "").replace(".", " "))
     # Comma-separated pieces that are only suffixes ("Jr.", "WRT") are dropped; two pieces
-    # left means "Last, First": "HOFFMAN, DALLAS, JR." → "dallas hoffman".
+    # left means "Last, First": "WHITAKER, MORGAN, JR." → "morgan whitaker".
     pieces = [_tokens(piece) for piece in plain.split(",")]
     pieces = [piece for piece in pieces if piece and not set(piece) <= _SUFFIXES]
     if len(pieces) == 2:

@@ -10,7 +10,7 @@ import zipfile
 from email.message import EmailMessage
 from email.policy import default as default_policy
 
-TECH = "Dallas Tech <Dallas.Tech+certs@Example.COM>"
+TECH = "Morgan Tech <Morgan.Tech+certs@Example.COM>"
 PROVIDER = "Restoration Academy <courses@academy.example>"
 
 
@@ -73,17 +73,17 @@ def attach(msg: EmailMessage, data: bytes, ctype: str, filename: str | None = No
 def gmail_forward_body(sender: str = PROVIDER, note: str = "") -> str:
     return (f"{note}\n\n---------- Forwarded message ---------\nFrom: {sender}\n"
             "Date: Tue, Mar 3, 2026 at 9:02 AM\nSubject: Your certificate of completion\n"
-            "To: <dallas.tech@example.com>\n\nCongratulations on completing the course.\n")
+            "To: <morgan.tech@example.com>\n\nCongratulations on completing the course.\n")
 
 
 def outlook_forward_body(sender: str = "Restoration Academy [mailto:courses@academy.example]") -> str:
     return (f"FYI\n\n-----Original Message-----\nFrom: {sender}\nSent: Tuesday, March 3, 2026 9:02 AM\n"
-            "To: Dallas Tech\nSubject: Your certificate of completion\n\nCongratulations.\n")
+            "To: Morgan Tech\nSubject: Your certificate of completion\n\nCongratulations.\n")
 
 
 def apple_forward_body(sender: str = PROVIDER) -> str:
     return (f"Sent from my iPhone\n\nBegin forwarded message:\n\n> From: {sender}\n> Date: March 3, 2026 at "
-            "9:02:11 AM EST\n> To: dallas.tech@example.com\n> Subject: Your certificate\n>\n> Well done.\n")
+            "9:02:11 AM EST\n> To: morgan.tech@example.com\n> Subject: Your certificate\n>\n> Well done.\n")
 
 
 def wrap_as_rfc822(inner: EmailMessage, sender: str = TECH, subject: str = "Fwd: certificate") -> EmailMessage:
