@@ -150,13 +150,58 @@ def _reexec() -> None:
     os.execv(sys.executable, [sys.executable, "-m", "mailbot", *sys.argv[1:]])
 
 
-def _shutdown_when_started(scheduler: BlockingScheduler, settled: threading.Event) -> None:
-    """Stop the scheduler, letting the running tick finish. A signal may arrive just before the
-    scheduler starts (then the main thread skips starting it and sets `settled`)."""
-    while not scheduler.running and not settled.is_set():
-        time.sleep(0.05)
-    if scheduler.running:
-        scheduler.shutdown(wait=True)
+class Signals:
+    """SIGTERM/SIGINT stop, SIGHUP reloads. The handler only sets flags and starts a thread: blocking in a
+    signal handler can deadlock with a job thread that needs a lock the interrupted main thread holds."""
+
+    def __init__(self, scheduler: BlockingScheduler):
+        self.scheduler = scheduler
+        self.stop, self.reload = threading.Event(), threading.Event()
+        self.settled = threading.Event()  # the main thread will not start the scheduler (any more)
+        self._stopper: threading.Thread | None = None
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, _frame) -> None:  # type: ignore[no-untyped-def]
+        log.info("stopping signal=%s", signal.Signals(signum).name)
+        if signum == signal.SIGHUP:
+            self.reload.set()
+        else:
+            sdnotify.notify("STOPPING=1")
+        self.stop.set()
+        if self._stopper is None:
+            self._stopper = threading.Thread(target=self._shutdown_when_started, name="stopper", daemon=True)
+            self._stopper.start()
+
+    def _shutdown_when_started(self) -> None:
+        """Stop the scheduler, letting the running tick finish (a signal may come just before it starts)."""
+        while not self.scheduler.running and not self.settled.is_set():
+            time.sleep(0.05)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+    def run_scheduler(self) -> None:
+        if not self.stop.is_set():
+            self.scheduler.start()
+        self.settled.set()
+        if self._stopper is not None:  # the running tick finishes before the caller gives up the lock
+            self._stopper.join()
+
+
+def _lead(app: App, scheduler: BlockingScheduler, lock, signals: Signals, lost: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    log.info("leader pid=%d", os.getpid())
+    recover_interrupted_work(app)
+    with session_scope(app.engine) as s:
+        health.record_ok(s, "daemon", detail=f"leader pid={os.getpid()} host={socket.gethostname()}")
+    _watch_leadership(lock, scheduler, signals.stop, lost)
+    threading.Thread(target=_idle_watcher, args=(app, scheduler, signals.stop), name="idle", daemon=True).start()
+    log.info("started poll_seconds=%d send_seconds=%d", app.config.schedule.poll_seconds,
+             app.config.schedule.send_seconds)
+    sdnotify.notify("READY=1", f"STATUS=leader: polling every {app.config.schedule.poll_seconds}s")
+    interval = sdnotify.watchdog_interval()
+    if interval:
+        scheduler.add_job(lambda: sdnotify.notify("WATCHDOG=1"), "interval", seconds=interval, id="watchdog")
+    signals.run_scheduler()
 
 
 def run_daemon(app: App) -> int:
@@ -164,55 +209,16 @@ def run_daemon(app: App) -> int:
     SIGHUP finishes the running tick, then re-executes to re-read the config."""
     setup_logging()
     app.engine  # noqa: B018 - connect and migrate before the first tick
-    stop, lost, reload = threading.Event(), threading.Event(), threading.Event()
     scheduler = build_scheduler(app)
-
-    stopper: list[threading.Thread] = []
-    settled = threading.Event()  # set once the main thread will not start the scheduler (any more)
-
-    def shutdown(signum, _frame):  # type: ignore[no-untyped-def]
-        # Only flags and a thread here: blocking in a signal handler can deadlock with a job thread
-        # that needs a lock the interrupted main thread holds.
-        log.info("stopping signal=%s", signal.Signals(signum).name)
-        if signum == signal.SIGHUP:
-            reload.set()
-        else:
-            sdnotify.notify("STOPPING=1")
-        stop.set()
-        if not stopper:
-            stopper.append(threading.Thread(target=_shutdown_when_started, args=(scheduler, settled),
-                                            name="stopper", daemon=True))
-            stopper[0].start()
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, shutdown)
+    signals, lost = Signals(scheduler), threading.Event()
     lock = leader_lock(app.engine, app.sqlite_path)
-    if not _standby(lock, stop):
-        settled.set()
-        if reload.is_set():
-            _reexec()
-        return 0
-    log.info("leader pid=%d", os.getpid())
-    recover_interrupted_work(app)
-    with session_scope(app.engine) as s:
-        health.record_ok(s, "daemon", detail=f"leader pid={os.getpid()} host={socket.gethostname()}")
-    _watch_leadership(lock, scheduler, stop, lost)
-    threading.Thread(target=_idle_watcher, args=(app, scheduler, stop), name="idle", daemon=True).start()
-    log.info("started poll_seconds=%d send_seconds=%d", app.config.schedule.poll_seconds,
-             app.config.schedule.send_seconds)
-    sdnotify.notify("READY=1", f"STATUS=leader: polling every {app.config.schedule.poll_seconds}s")
-    interval = sdnotify.watchdog_interval()
-    if interval:
-        scheduler.add_job(lambda: sdnotify.notify("WATCHDOG=1"), "interval", seconds=interval, id="watchdog")
-    try:
-        if not stop.is_set():
-            scheduler.start()
-        settled.set()
-        for thread in stopper:  # the running tick finishes before the lock is given up
-            thread.join()
-    finally:
-        lock.release()
-    log.info("stopped")
-    if reload.is_set():
+    if _standby(lock, signals.stop):
+        try:
+            _lead(app, scheduler, lock, signals, lost)
+        finally:
+            lock.release()
+        log.info("stopped")
+    signals.settled.set()
+    if signals.reload.is_set():
         _reexec()
     return 1 if lost.is_set() else 0
