@@ -216,8 +216,9 @@ def _read_secret_files(config: Config) -> Config:
             path = config.resolve_path(file_name)
             try:
                 secret = path.read_text().strip()
-            except OSError as exc:
-                raise ConfigError(f"config key {name}.{key}_file: cannot read {path}: {exc.strerror}") from None
+            except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
+                reason = getattr(exc, "strerror", None) or str(exc)
+                raise ConfigError(f"config key {name}.{key}_file: cannot read {path!r}: {reason}") from None
             config = replace(config, **{name: replace(section, **{key: secret})})
     return config
 
