@@ -9,47 +9,13 @@ import sys
 import pytest
 
 from mailbot.samples import SampleCertificate, certificate_pdf, forwarded_email
+from tests.chaos import RENEWALS, write_config
 from tests.helpers import INBOX_ADDR
 
 pytestmark = pytest.mark.servers
 
-RENEWALS = "renewals@iicrc-test.example"
 CERT = SampleCertificate("Dana Reyes", "Applied Structural Drying Refresher", "7 CECs", "March 14, 2026",
                          "Gulf Coast Restoration Academy", approval_number="ASD-5521")
-
-
-def write_config(tmp_path, imap_account, smtp_server, db_url) -> str:
-    path = tmp_path / "mailbot.toml"
-    path.write_text(f"""
-[company]
-name = "Test Restoration"
-timezone = "UTC"
-admins = ["office@testco.example"]
-address = "{INBOX_ADDR}"
-[database]
-url = "{db_url}"
-[inbox]
-kind = "imap"
-host = "{imap_account.host}"
-port = {imap_account.port}
-security = "none"
-username = "{imap_account.user}"
-password = "{imap_account.password}"
-processed_folder = "mailbot/Processed"
-review_folder = "mailbot/Review"
-[outbox]
-kind = "smtp"
-host = "{smtp_server.host}"
-port = {smtp_server.port}
-security = "none"
-from = "{INBOX_ADDR}"
-[iicrc]
-live = true
-renewals_address = "{RENEWALS}"
-[storage]
-evidence_dir = "evidence"
-""")
-    return str(path)
 
 
 def mailbot(config: str, *args: str) -> subprocess.CompletedProcess:
