@@ -49,23 +49,23 @@ def build(notice: Notice, from_addr: str, from_name: str, message_id: str) -> Em
     return build_message(rendered, envelope, message_id=message_id)
 
 
-def _claim(engine, notice_id: int, message_id: str) -> bool:  # type: ignore[no-untyped-def]
+def _claim(engine, notice_id: int, message_id: str) -> Notice | None:  # type: ignore[no-untyped-def]
+    """pending → sending (with the Message-ID) and the row to send, in one transaction; None if lost."""
     with session_scope(engine) as s:
         won = s.execute(update(Notice).where(Notice.id == notice_id, Notice.state == "pending")
                         .values(state="sending", message_id=message_id, claimed_at=utcnow(),
                                 attempts=Notice.attempts + 1))
-        return won.rowcount == 1
+        return s.get(Notice, notice_id) if won.rowcount == 1 else None
 
 
-def _finish(engine, notice_id: int, error: ProcessingError | None) -> None:  # type: ignore[no-untyped-def]
+def _finish(engine, notice: Notice, error: ProcessingError | None) -> None:  # type: ignore[no-untyped-def]
+    if error is None:
+        values = {"state": "sent", "sent_at": utcnow(), "error": None}
+    else:
+        retry = not error.permanent and notice.attempts < MAX_ATTEMPTS
+        values = {"state": "pending" if retry else "failed", "error": str(error)}
     with session_scope(engine) as s:
-        notice = s.get(Notice, notice_id)
-        if error is None:
-            notice.state, notice.sent_at, notice.error = "sent", utcnow(), None
-        else:
-            retry = not error.permanent and notice.attempts < MAX_ATTEMPTS
-            notice.state, notice.error = ("pending" if retry else "failed"), str(error)
-        s.add(notice)
+        s.execute(update(Notice).where(Notice.id == notice.id).values(**values))
 
 
 def _interrupted(engine, notice_id: int, error: str) -> None:  # type: ignore[no-untyped-def]
@@ -94,10 +94,9 @@ def send_pending(engine, transport, from_addr: str, from_name: str, limit: int =
     sent = failed = 0
     for notice_id in ids:
         message_id = make_msgid(domain=from_addr.rpartition("@")[2] or "localhost")
-        if not _claim(engine, notice_id, message_id):
+        notice = _claim(engine, notice_id, message_id)
+        if notice is None:
             continue
-        with session_scope(engine) as s:
-            notice = s.get(Notice, notice_id)
         try:
             transport.send(build(notice, from_addr, from_name, message_id))
         except PartialDeliveryError:
@@ -107,11 +106,11 @@ def send_pending(engine, transport, from_addr: str, from_name: str, limit: int =
             failed += 1
             continue
         except ProcessingError as exc:
-            _finish(engine, notice_id, exc)
+            _finish(engine, notice, exc)
             failed += 1
             if not exc.permanent:
                 break  # the server is unwell: the rest stay pending for the next tick
             continue
-        _finish(engine, notice_id, None)
+        _finish(engine, notice, None)
         sent += 1
     return sent, failed
