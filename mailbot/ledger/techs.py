@@ -8,14 +8,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from mailbot.errors import MailbotError, NotFound
+from mailbot.inbox.identity import normalize_address
 from mailbot.ledger.models import Certification, TechAddress, Technician
 
-
-def normalize(addr: str) -> str:
-    """Lower-case, and drop a +tag from the local part (bob+certs@x → bob@x)."""
-    addr = addr.strip().strip("<>").lower()
-    local, _, domain = addr.partition("@")
-    return f"{local.split('+', 1)[0]}@{domain}" if domain else addr
+# One rule for "who is this address" everywhere: the inbox and the ledger must never disagree.
+normalize = normalize_address
 
 
 @dataclass(frozen=True)
@@ -61,9 +58,9 @@ def add_technician(session: Session, name: str, emails: list[str], *, iicrc_id: 
 
 
 def add_address(session: Session, tech_id: int, addr: str, *, primary: bool = False) -> None:
-    addr = normalize(addr)
-    if "@" not in addr:
-        raise MailbotError(f"not an email address: {addr!r}")
+    given, addr = addr, normalize(addr)
+    if not addr:
+        raise MailbotError(f"not an email address: {given!r}")
     owner = session.exec(select(TechAddress).where(TechAddress.address == addr)).first()
     if owner is not None:
         raise MailbotError(f"{addr} already belongs to technician #{owner.tech_id}")
