@@ -1,17 +1,15 @@
 """Engine and schema. SQLite runs in WAL mode with a busy timeout so the daemon and the CLI can share it."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config as AlembicConfig
-from alembic.migration import MigrationContext
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, create_engine
 
 from mailbot.errors import MailbotError
@@ -20,6 +18,9 @@ from mailbot.ledger import (  # noqa: F401 - registers the tables
     mapping_models,
     models,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -53,17 +54,54 @@ def make_engine(url: str) -> Engine:
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION = re.compile(r"^revision\b[^=]*=\s*['\"](\w+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\b[^=]*=(.*)$", re.MULTILINE)
 
 
 def alembic_config(connection: Connection) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig  # alembic (+ mako, pygments: ~11 MB) only to migrate
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     return config
 
 
+def head_revision() -> str | None:
+    """The newest migration's id, read from the revision files (not through alembic, see at_head);
+    None unless they show exactly one head (alembic then decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if found:
+            revisions.add(found[1])
+            parents.update(re.findall(r"['\"](\w+)['\"]", down[1]) if down else ())
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(engine: Engine) -> bool:
+    """True when the database is already at the newest migration. A running daemon then never imports
+    alembic, mako and pygments (~11 MB it would keep for good) just to learn there is nothing to do."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except DBAPIError:  # no such table (a fresh database) or no connection: init_db's alembic path says which
+        return False
+    return versions == [head]
+
+
 def init_db(engine: Engine) -> None:
     """Bring the schema to the newest migration (`mailbot db upgrade`). Safe to run at every start."""
+    if at_head(engine):
+        return
+    from alembic import command  # only when there is something to migrate (see at_head)
+
     for attempt in (1, 2):
         try:
             with engine.begin() as conn:
@@ -79,6 +117,9 @@ def init_db(engine: Engine) -> None:
 
 def schema_differences(engine: Engine) -> list:
     """What the models have that the migrated database does not (empty when they agree)."""
+    from alembic.autogenerate import compare_metadata  # a check command's, never the daemon's
+    from alembic.migration import MigrationContext
+
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         return compare_metadata(context, SQLModel.metadata)
