@@ -4,7 +4,8 @@
     ImapSource(..., oauth2_token=provider.token)  # a current access token per connect, refreshed before expiry
     auth_warnings(app)                            # what the admin must hear (failed refresh, token near its end)
 
-msal and google-auth are imported only when a provider is built, so password-only installs never load them.
+msal and google-auth are imported only when a provider is built, and requests (with the token
+machinery in tokens.py) only when OAuth2 is configured, so a password-only daemon never loads them.
 """
 from __future__ import annotations
 
@@ -13,18 +14,28 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import requests
-
-from mailbot.auth.tokens import AuthStatus, LoginPrompt, Settings, TokenProvider, http_session
 from mailbot.errors import ConfigError
 
 if TYPE_CHECKING:
+    import requests
+
+    from mailbot.auth.tokens import Settings, TokenProvider
     from mailbot.config import Config
 
 __all__ = ["AuthStatus", "LoginPrompt", "Settings", "TokenProvider", "auth_warnings", "http_session",
            "oauth2_in_use", "provider_from_config", "settings_from_config", "token_function"]
 
 log = logging.getLogger("mailbot.auth")
+_FROM_TOKENS = ("AuthStatus", "LoginPrompt", "Settings", "TokenProvider", "http_session")
+
+
+def __getattr__(name: str) -> Any:
+    """The names re-exported from tokens.py, imported on first use: it imports requests (~8 MB)."""
+    if name in _FROM_TOKENS:
+        from mailbot.auth import tokens
+
+        return getattr(tokens, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 FLOWS = {"microsoft": ("client_credentials", "device_code"), "google": ("service_account", "installed_app")}
 
@@ -48,6 +59,8 @@ def settings_from_config(config: Config) -> Settings:
     if not account:
         raise ConfigError("config key oauth2.subject (or inbox.username): the mailbox to sign in as is needed")
     _require(section, flow)
+    from mailbot.auth.tokens import Settings  # imports requests: only once OAuth2 is configured
+
     return Settings(
         provider=section.provider, flow=flow, account=account, client_id=section.client_id,
         client_secret=section.client_secret, tenant=section.tenant, scopes=section.scopes,

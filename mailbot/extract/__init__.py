@@ -13,13 +13,20 @@ from pathlib import Path
 
 from mailbot.domain import Document, Extraction
 from mailbot.extract.limits import ExtractLimits, sniff_content_type
-from mailbot.extract.ocr import ocr_available
 from mailbot.extract.worker import Worker, WorkerFailed
 
 __all__ = ["ExtractLimits", "document_from_path", "extract_document", "ocr_available", "sniff_content_type"]
 
 _WORKER = Worker()
 atexit.register(_WORKER.close)
+
+
+def ocr_available() -> bool:
+    """Whether Tesseract is installed. ocr.py is imported here, not at the top: it loads PIL, which only
+    the extraction worker needs, and this package is imported by the daemon too."""
+    from mailbot.extract.ocr import ocr_available as tesseract_found
+
+    return tesseract_found()
 
 
 def extract_document(doc: Document, limits: ExtractLimits | None = None) -> list[Extraction]:
