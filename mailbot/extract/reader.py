@@ -38,7 +38,9 @@ def _render(pdf_page, limits: ExtractLimits) -> Image.Image:
     scale = min(RENDER_WIDTH / max(width, 1), 400 / 72)
     if width * height * scale * scale > limits.max_pixels:
         scale = (limits.max_pixels / max(width * height, 1)) ** 0.5
-    return pdf_page.render(scale=scale, may_draw_forms=False).to_pil()
+    # grey from the start: OCR reads grey anyway (ocr._prepare), and an RGB page at this width held
+    # ~40 MB more in the worker (the bitmap, its RGB copy, the copies made from that) than one byte a pixel
+    return pdf_page.render(scale=scale, may_draw_forms=False, grayscale=True).to_pil()
 
 
 def _check_embedded_images(pdf_page, number: int, limits: ExtractLimits) -> None:

@@ -71,7 +71,9 @@ class Worker:
         self._memory_mb = 0
 
     def _start(self, memory_mb: int) -> subprocess.Popen:
-        env = {**os.environ, "OMP_THREAD_LIMIT": "1", "PYTHONUNBUFFERED": "1"}
+        # A fixed mmap threshold: glibc otherwise raises it after the first big free, so the next page
+        # images land on the heap and their ~20 MB stay in RSS after the OCR; mmapped, they go back at once.
+        env = {**os.environ, "OMP_THREAD_LIMIT": "1", "PYTHONUNBUFFERED": "1", "MALLOC_MMAP_THRESHOLD_": "131072"}
         proc = subprocess.Popen([sys.executable, "-m", "mailbot.extract.worker", str(memory_mb)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 env=env, close_fds=True)
