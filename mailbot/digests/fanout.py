@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from html import escape
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from mailbot.digests.gather import active_technicians, snapshot
+from mailbot.digests.gather import TechSnapshot, active_technicians, snapshot, snapshots
 from mailbot.digests.rollup import gather_rollup, rollup_context
 from mailbot.digests.statement import statement_context
 from mailbot.errors import MailbotError
@@ -28,7 +29,7 @@ from mailbot.mail import notices
 from mailbot.mail.compose import Rendered, render
 
 log = logging.getLogger("mailbot.digests")
-QUEUE_COMMIT_EVERY = 200  # short write transactions: the poller shares the database
+QUEUE_CHUNK = 500  # technicians per bulk read + render + INSERT; keeps each write transaction short
 SEND_CHUNK = 50  # notices per send_pending call; the progress bar moves between chunks
 DEFAULT_DAY = 1
 
@@ -67,12 +68,15 @@ def primary_emails(session: Session) -> dict[int, str]:
 
 
 def render_statement(app, session: Session, tech, as_of: date) -> Rendered:  # type: ignore[no-untyped-def]
+    return render_snapshot(app, snapshot(session, app.rules, tech, as_of), as_of)
+
+
+def render_snapshot(app, snap: TechSnapshot, as_of: date) -> Rendered:  # type: ignore[no-untyped-def]
     from mailbot.intake import first_name
 
-    snap = snapshot(session, app.rules, tech, as_of)
     context = statement_context(balance=snap.balance, credits=snap.credits, review=snap.review,
                                 planned=snap.planned, next_step=snap.next_step, as_of=as_of,
-                                company=company_of(app), first_name=first_name(tech.name))
+                                company=company_of(app), first_name=first_name(snap.name))
     return render(app.templates, "statement", context)
 
 
@@ -81,41 +85,75 @@ def _queued_keys(session: Session, kind: str, period: str) -> set[str]:
                                                             Notice.dedupe_key.endswith(f"|{kind}|{period}"))))
 
 
-def queue_statements(app, as_of: date, period: str, report: MonthReport) -> None:  # type: ignore[no-untyped-def]
+def _rollups_done(app, session: Session, period: str) -> bool:  # type: ignore[no-untyped-def]
+    done = _queued_keys(session, "rollup", period)
+    return all(f"{a.lower()}|rollup|{period}" in done for a in app.config.company.admins)
+
+
+def queue_statements(app, as_of: date, period: str, report: MonthReport,  # type: ignore[no-untyped-def]
+                     *, balances: bool = False) -> list[Any] | None:
+    """Queue the month's missing statements, QUEUE_CHUNK technicians at a time (one bulk read, one INSERT).
+
+    With balances=True, return every active technician's balance (for the roll-up: each is computed
+    once for both), else None.
+    """
     with session_scope(app.engine) as s:
-        techs, emails = active_technicians(s), primary_emails(s)
+        tech_ids, emails = [t.id for t in active_technicians(s)], primary_emails(s)
         done = _queued_keys(s, "statement", period)
-    todo = []
-    for tech in techs:
-        email = emails.get(tech.id)
+    todo: dict[int, str] = {}
+    for tech_id in tech_ids:
+        email = emails.get(tech_id)
         if not email:
             report.without_email += 1
         elif f"{email.lower()}|statement|{period}" in done:
             report.already_queued += 1
         else:
-            todo.append((tech.id, email))
-    for start in range(0, len(todo), QUEUE_COMMIT_EVERY):
-        with session_scope(app.engine) as s:
-            for tech_id, email in todo[start:start + QUEUE_COMMIT_EVERY]:
-                rendered = render_statement(app, s, s.get(Technician, tech_id), as_of)
-                if notices.queue(s, recipient=email, kind="statement", period=period, rendered=rendered):
-                    report.queued += 1
-                else:  # another run queued it between our read and this write
-                    report.already_queued += 1
+            todo[tech_id] = email
+    found: list[Any] = []
+    for start in range(0, len(tech_ids), QUEUE_CHUNK):
+        chunk = tech_ids[start:start + QUEUE_CHUNK]
+        if balances or any(t in todo for t in chunk):
+            found += _queue_chunk(app, chunk, todo, as_of, period, report)
+    return found if balances else None
 
 
-def queue_rollups(app, as_of: date, period: str, report: MonthReport) -> None:  # type: ignore[no-untyped-def]
-    from mailbot.ledger.balances import compute_for
+def _read_snapshots(app, tech_ids: list[int], as_of: date) -> list[TechSnapshot]:  # type: ignore[no-untyped-def]
+    with session_scope(app.engine) as s:  # a read-only transaction: no write lock held while computing
+        techs = list(s.exec(select(Technician).where(Technician.id.in_(tech_ids)).order_by(Technician.id)))
+        return snapshots(s, app.rules, techs, as_of)
 
-    admins = app.config.company.admins
+
+def _queue_chunk(app, tech_ids: list[int], todo: dict[int, str], as_of: date, period: str,  # type: ignore[no-untyped-def]
+                 report: MonthReport) -> list[Any]:
+    snaps = _read_snapshots(app, tech_ids, as_of)
+    items = [(todo[snap.tech_id], render_snapshot(app, snap, as_of)) for snap in snaps if snap.tech_id in todo]
+    with session_scope(app.engine) as s:  # one short write transaction: the poller shares the database
+        queued = notices.queue_many(s, kind="statement", period=period, items=items)
+    report.queued += queued
+    report.already_queued += len(items) - queued  # another run queued them between our read and this write
+    return [snap.balance for snap in snaps]
+
+
+def team_balances(app, as_of: date) -> list[Any]:  # type: ignore[no-untyped-def]
+    """Every active technician's balance, read in bulk QUEUE_CHUNK technicians at a time."""
     with session_scope(app.engine) as s:
-        done = _queued_keys(s, "rollup", period)
-        if all(f"{a.lower()}|rollup|{period}" in done for a in admins):
+        tech_ids = [t.id for t in active_technicians(s)]
+    return [snap.balance for start in range(0, len(tech_ids), QUEUE_CHUNK)
+            for snap in _read_snapshots(app, tech_ids[start:start + QUEUE_CHUNK], as_of)]
+
+
+def queue_rollups(app, as_of: date, period: str, report: MonthReport,  # type: ignore[no-untyped-def]
+                  balances: list[Any] | None = None) -> None:
+    """Queue each admin's roll-up, from `balances` (every active technician's) when the caller has them."""
+    with session_scope(app.engine) as s:
+        if _rollups_done(app, s, period):
             return
-        balances = [compute_for(s, app.rules, t, as_of) for t in active_technicians(s)]
+    if balances is None:
+        balances = team_balances(app, as_of)
+    with session_scope(app.engine) as s:
         context = rollup_context(gather_rollup(s, balances), app.rules, as_of, app.clock(), company_of(app))
         rendered = render(app.templates, "rollup", context)
-        for admin in admins:
+        for admin in app.config.company.admins:
             report.rollups_queued += notices.queue(s, recipient=admin, kind="rollup", period=period,
                                                    rendered=rendered)
 
@@ -184,8 +222,11 @@ def send_month(app, month: str, *, day: int = DEFAULT_DAY,  # type: ignore[no-un
     as_of = month_as_of(month, day)
     report = MonthReport(period=f"{as_of:%Y-%m}")
     started = utcnow()
-    queue_statements(app, as_of, report.period, report)
-    queue_rollups(app, as_of, report.period, report)
+    with session_scope(app.engine) as s:
+        rollups_due = not _rollups_done(app, s, report.period)
+    balances = queue_statements(app, as_of, report.period, report, balances=rollups_due)
+    if rollups_due:
+        queue_rollups(app, as_of, report.period, report, balances)
     report.sent, report.failed = send_queued(app, on_progress)
     report.interrupted = sorted(n.recipient for n in unresolved_statements(app.engine, report.period, started))
     if queue_interrupted_report(app, report.period, report.interrupted):

@@ -1,13 +1,14 @@
 """Adapter from ledger rows to the pure rules engine: TechRecord/CreditRecord in, Balance out."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from sqlmodel import Session, select
 
 from mailbot.ledger.models import Credit, Draft, PlanEntry, ReviewItem, Technician, from_centi
-from mailbot.ledger.techs import view
+from mailbot.ledger.techs import TechView, view
 from mailbot.rules.model import CertRecord, CreditRecord, PlanItem, TechRecord
 
 SUBMISSION_OF_DRAFT = {"drafted": "drafted", "approved": "drafted", "sending": "drafted", "interrupted": "drafted",
@@ -15,32 +16,47 @@ SUBMISSION_OF_DRAFT = {"drafted": "drafted", "approved": "drafted", "sending": "
 
 
 def tech_record(session: Session, tech: Technician) -> TechRecord:
-    v = view(session, tech)
+    return record_of(tech, view(session, tech))
+
+
+def record_of(tech: Technician, v: TechView) -> TechRecord:
     return TechRecord(id=tech.id, name=tech.name, email=v.email, iicrc_id=tech.iicrc_id,
                       cycle_start=tech.cycle_start,
                       certifications=tuple(CertRecord(d, on) for d, on in v.certifications), active=tech.active)
 
 
 def credit_records(session: Session, tech_id: int) -> list[CreditRecord]:
-    drafts = {d.credit_id: ("confirmed" if d.confirmed_at else d.state)
-              for d in session.exec(select(Draft).where(Draft.tech_id == tech_id)).all()}
-    records = [CreditRecord(id=c.id, completed_on=c.completed_on, hours=c.hours, state=c.state,
-                            submission=SUBMISSION_OF_DRAFT.get(drafts.get(c.id, ""), "none"), kind=c.kind,
-                            event_key=c.event_key)
-               for c in session.exec(select(Credit).where(Credit.tech_id == tech_id)).all()]
-    return records
+    return credit_records_of(session.exec(select(Draft).where(Draft.tech_id == tech_id)).all(),
+                             session.exec(select(Credit).where(Credit.tech_id == tech_id)).all())
+
+
+def credit_records_of(drafts: Iterable[Draft], credits: Iterable[Credit]) -> list[CreditRecord]:
+    """One technician's drafts and credits (rows already read) as the rules engine's records."""
+    states = {d.credit_id: ("confirmed" if d.confirmed_at else d.state) for d in drafts}
+    return [CreditRecord(id=c.id, completed_on=c.completed_on, hours=c.hours, state=c.state,
+                         submission=SUBMISSION_OF_DRAFT.get(states.get(c.id, ""), "none"), kind=c.kind,
+                         event_key=c.event_key)
+            for c in credits]
 
 
 def pending_review_records(session: Session, tech_id: int, today: date) -> list[CreditRecord]:
-    """Open review items with known hours count as pending review (dated today when the date is unknown)."""
     items = session.exec(select(ReviewItem).where(ReviewItem.tech_id == tech_id, ReviewItem.state == "open",
                                                   ReviewItem.hours_centi.is_not(None))).all()
+    return pending_review_records_of(items, today)
+
+
+def pending_review_records_of(open_items: Iterable[ReviewItem], today: date) -> list[CreditRecord]:
+    """Open review items with known hours count as pending review (dated today when the date is unknown)."""
     return [CreditRecord(id=-item.id, completed_on=today, hours=from_centi(item.hours_centi),
-                         state="pending_review") for item in items]
+                         state="pending_review") for item in open_items if item.hours_centi is not None]
 
 
 def plan_items(session: Session, tech_id: int) -> list[PlanItem]:
-    rows = session.exec(select(PlanEntry).where(PlanEntry.tech_id == tech_id).order_by(PlanEntry.on)).all()
+    return plan_items_of(session.exec(select(PlanEntry).where(PlanEntry.tech_id == tech_id)
+                                      .order_by(PlanEntry.on)).all())
+
+
+def plan_items_of(rows: Iterable[PlanEntry]) -> list[PlanItem]:
     return [PlanItem(date=p.on, hours=from_centi(p.hours_centi), title=p.title) for p in rows]
 
 
