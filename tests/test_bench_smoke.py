@@ -104,3 +104,19 @@ def test_runner_refuses_an_unknown_benchmark(capsys):
         run.main(["--only", "nonsense", "--quick"])
     assert exit_info.value.code == 2
     assert "unknown benchmark" in capsys.readouterr().err
+
+
+def test_digest_run_and_kill_at_half_then_rerun(tmp_path):
+    """bench_digest at a tiny size: the run over one connection, then `mailbot digest send` SIGKILLed when
+    the server has half the statements and run again: nobody gets two, nobody is left out unreported."""
+    from bench import bench_digest
+
+    result = bench_digest.run(20, tmp_path / "run")
+    assert (result.report.queued, result.received, result.connections) == (20, 21, 1)
+    kill = bench_digest.kill_and_rerun(60, tmp_path / "kill")
+    assert kill.killed and 30 <= kill.at_kill < 61
+    assert kill.doubles == 0 and kill.unreported == 0 and len(kill.interrupted) <= 1
+    assert kill.received + len(kill.interrupted) - kill.arrived_anyway == 60
+    assert kill.rollups == 1 and kill.promise_kept
+    figure = run.kill_figure(kill, "sqlite")
+    assert figure.met is True and "0 doubles" in figure.value
