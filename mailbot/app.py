@@ -4,6 +4,7 @@ Library code takes what it needs as arguments; only this module knows which adap
 """
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,7 +96,10 @@ class App:
                              oauth2_token=token_function(self.config, out.auth))
 
 
+@functools.cache
 def _ssl_context(verify: bool) -> ssl.SSLContext:
+    """One context per process and setting: loading the system CA store costs tens of milliseconds, which
+    a pass every few seconds would otherwise pay on each connection. (SIGHUP re-executes, reloading it.)"""
     ctx = ssl.create_default_context()
     if not verify:  # for self-signed test servers only; documented in config.example.toml
         ctx.check_hostname = False

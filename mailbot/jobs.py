@@ -1,9 +1,10 @@
 """One function per scheduled tick. Each does a bounded unit of work and returns what it did.
 
-The ingestion tick, per message: claim a row for its mailbox location (committed before anything else),
-read and extract without holding the database, write every consequence in one transaction, and only
-then move the message. A message already done but still in the inbox (a move that failed, a crash after
-the commit) is simply filed on the next pass; nothing is recorded twice.
+The ingestion tick, per batch of fetched messages: claim a row for each mailbox location (one transaction,
+committed before anything else); per message, read and extract without holding the database and write
+every consequence in one transaction; only then move the batch's finished messages (one MOVE per target
+folder). A message already done but still in the inbox (a move that failed, a crash after the commit) is
+simply filed on the next pass; nothing is recorded twice.
 """
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from mailbot.app import App
 from mailbot.errors import ProcessingError
 from mailbot.intake import analyse, decide
 from mailbot.ledger import drafts as draft_ops
+from mailbot.ledger import inbound
 from mailbot.ledger.db import session_scope
+from mailbot.ledger.inbound import DONE
 from mailbot.ledger.models import InboundMessage, utcnow
 from mailbot.ledger.techs import find_by_address
 from mailbot.mail import notices
@@ -29,7 +31,6 @@ from mailbot.mail.transport import SentFolderCopy
 from mailbot.recording import record
 
 log = logging.getLogger("mailbot.jobs")
-DONE = ("recorded", "review", "ignored", "duplicate", "handled", "dead")
 
 
 @dataclass
@@ -52,58 +53,6 @@ class PassReport:
     def count(self, state: str) -> None:
         if hasattr(self, state):
             setattr(self, state, getattr(self, state) + 1)
-
-
-@dataclass(frozen=True)
-class Known:
-    """The few columns a pass needs about a message it has seen before."""
-
-    id: int
-    state: str
-    target_folder: str | None
-    next_attempt_at: object
-
-
-KEY_CHUNK = 500  # keys per IN (...) query: well under every database's parameter limit
-
-
-def _known_rows(app: App, account: str, folder: str, uidvalidity: int, keys: list[str]) -> dict[str, Known]:
-    """Bookkeeping for the keys the folder listed now. Only those: the ledger's history of messages long
-    filed elsewhere is never loaded, so an idle pass costs the same after ten or ten thousand messages."""
-    found: dict[str, Known] = {}
-    where = (InboundMessage.account == account, InboundMessage.folder == folder,
-             InboundMessage.uidvalidity == uidvalidity)
-    columns = (InboundMessage.mailbox_key, InboundMessage.id, InboundMessage.state, InboundMessage.target_folder,
-               InboundMessage.next_attempt_at)
-    with session_scope(app.engine) as s:
-        for i in range(0, len(keys), KEY_CHUNK):
-            chunk = keys[i:i + KEY_CHUNK]
-            for key, *rest in s.exec(select(*columns).where(*where, InboundMessage.mailbox_key.in_(chunk))):
-                found[key] = Known(*rest)
-    return found
-
-
-def _due(row: Known | None, now) -> bool:  # type: ignore[no-untyped-def]
-    if row is None or row.state == "received":
-        return True
-    return row.state == "retry" and (row.next_attempt_at is None or row.next_attempt_at <= now)
-
-
-def _claim(app: App, account: str, folder: str, uidvalidity: int, key: str) -> int:
-    """Create (or find) the bookkeeping row for this mailbox location; committed before any work."""
-    with session_scope(app.engine) as s:
-        row = InboundMessage(account=account, folder=folder, uidvalidity=uidvalidity, mailbox_key=key)
-        try:
-            with s.begin_nested():
-                s.add(row)
-                s.flush()
-            return row.id
-        except IntegrityError:
-            pass
-    with session_scope(app.engine) as s:
-        return s.exec(select(InboundMessage.id).where(
-            InboundMessage.account == account, InboundMessage.folder == folder,
-            InboundMessage.uidvalidity == uidvalidity, InboundMessage.mailbox_key == key)).one()
 
 
 def _same_message(s, row: InboundMessage, sha: str, message_id: str | None) -> InboundMessage | None:  # type: ignore[no-untyped-def]
@@ -175,17 +124,20 @@ def _fail(app: App, row_id: int, exc: Exception, report: PassReport) -> InboundM
     return row
 
 
-def _file(app: App, source, key: str, row: Known | InboundMessage, report: PassReport) -> None:  # type: ignore[no-untyped-def]
-    try:
-        source.file(key, row.target_folder)
-    except ProcessingError as exc:  # repaired on the next pass: the row says where it belongs
-        report.errors.append(f"move of message #{row.id} to {row.target_folder} failed: {exc}")
-        return
-    with session_scope(app.engine) as s:
-        fresh = s.get(InboundMessage, row.id)
-        fresh.filed_at = utcnow()
-        s.add(fresh)
-    report.filed += 1
+def _file_all(app: App, source, done: list[tuple[str, int, str]], report: PassReport) -> None:  # type: ignore[no-untyped-def]
+    """Move finished messages to their folders, one MOVE per target folder, then note them filed.
+    A failed move is repaired on the next pass: each row says where its message belongs."""
+    by_folder: dict[str, list[tuple[str, int]]] = {}
+    for key, row_id, folder in done:
+        by_folder.setdefault(folder, []).append((key, row_id))
+    for folder, items in by_folder.items():
+        try:
+            source.file_many([key for key, _ in items], folder)
+        except ProcessingError as exc:
+            report.errors.append(f"move of {len(items)} message(s) to {folder} failed: {exc}")
+            continue
+        inbound.mark_filed(app.engine, [row_id for _, row_id in items])
+        report.filed += len(items)
 
 
 def _batches(keys: list[str], size: int):  # type: ignore[no-untyped-def]
@@ -195,24 +147,24 @@ def _batches(keys: list[str], size: int):  # type: ignore[no-untyped-def]
 
 def ingest_folder(app: App, source, report: PassReport) -> None:  # type: ignore[no-untyped-def]
     state = source.folder_state()
-    known = _known_rows(app, source.account, state.folder, state.uidvalidity, state.keys)
-    now = utcnow()
+    box = inbound.Mailbox(source.account, state.folder, state.uidvalidity)
+    work = inbound.pending(app.engine, box, state.keys)
     report.seen = len(state.keys)
-    to_fetch = [k for k in state.keys if _due(known.get(k), now)]
-    for key in state.keys:  # done but still in the inbox: a move that failed or was interrupted
-        row = known.get(key)
-        if row is not None and row.state in DONE and row.target_folder:
-            _file(app, source, key, row, report)
-    for batch in _batches(to_fetch, app.config.inbox.batch_size):
-        for key, raw in source.fetch(batch):
+    # done but still in the inbox: a move that failed or was interrupted
+    _file_all(app, source, [(p.key, p.id, p.target_folder) for p in work if p.to_file], report)
+    for batch in _batches([p.key for p in work if p.to_fetch], app.config.inbox.batch_size):
+        fetched = list(source.fetch(batch))
+        row_ids = inbound.claim(app.engine, box, [key for key, _ in fetched])  # committed before any work
+        done = []
+        for key, raw in fetched:
             report.fetched += 1
-            row_id = _claim(app, source.account, state.folder, state.uidvalidity, key)
             try:
-                row = _process(app, row_id, raw, report)
+                row = _process(app, row_ids[key], raw, report)
             except Exception as exc:  # noqa: BLE001 - one bad message never stops the rest
-                row = _fail(app, row_id, exc, report)
+                row = _fail(app, row_ids[key], exc, report)
             if row.state in DONE:
-                _file(app, source, key, row, report)
+                done.append((key, row.id, row.target_folder))
+        _file_all(app, source, done, report)
 
 
 def poll_tick(app: App) -> PassReport:
@@ -316,11 +268,11 @@ def reconcile_tick(app: App) -> ReconcileReport:
     report = ReconcileReport()
     with app.source() as source:
         state = source.folder_state()
-    known = _known_rows(app, source.account, state.folder, state.uidvalidity, state.keys)
+    work = inbound.pending(app.engine, inbound.Mailbox(source.account, state.folder, state.uidvalidity), state.keys)
     present = set(state.keys)
     report.in_folder = len(present)
-    report.unknown = len(present - set(known))
-    report.unfiled = sum(1 for row in known.values() if row.state in DONE)
+    report.unknown = sum(1 for p in work if p.id is None)
+    report.unfiled = sum(1 for p in work if p.to_file)
     with session_scope(app.engine) as s:
         unfinished = s.exec(select(InboundMessage).where(
             InboundMessage.account == source.account, InboundMessage.folder == state.folder,

@@ -250,15 +250,20 @@ class ImapSource:
             yield from bodies_from_fetch(data)
 
     def file(self, key: str, folder: str) -> None:
-        if not key.isdigit():
-            return  # cannot be in the folder, so it is "already gone"
+        self.file_many([key], folder)
+
+    def file_many(self, keys: Sequence[str], folder: str) -> None:
+        """Move these messages into `folder` with one `UID MOVE` (a batch costs one round trip)."""
+        uids = ",".join(key for key in keys if key.isdigit())  # other keys cannot be in the folder: "gone"
+        if not uids:
+            return
 
         def move(box: BaseMailBox) -> tuple[str, list]:
             if "MOVE" in box.client.capabilities:
-                return box.client.uid("MOVE", key, self._encoded(box, folder))
-            return self._copy_then_expunge_one(box, key, folder)
+                return box.client.uid("MOVE", uids, self._encoded(box, folder))
+            return self._copy_then_expunge(box, uids, folder)
 
-        self._into_folder(folder, f"move message {key} to {folder!r}", move, selected=True)
+        self._into_folder(folder, f"move message {uids} to {folder!r}", move, selected=True)
 
     def _into_folder(self, folder: str, action: str, command: Callable[[BaseMailBox], tuple[str, list]],
                      *, selected: bool = False) -> None:
@@ -276,14 +281,14 @@ class ImapSource:
                     continue
                 raise imaplib.IMAP4.error(f"{typ} {decode(data)}")
 
-    def _copy_then_expunge_one(self, box: BaseMailBox, key: str, folder: str) -> tuple[str, list]:
+    def _copy_then_expunge(self, box: BaseMailBox, uids: str, folder: str) -> tuple[str, list]:
         """For servers without MOVE: never a folder-wide EXPUNGE, which would remove what people deleted."""
-        typ, data = box.client.uid("COPY", key, self._encoded(box, folder))
+        typ, data = box.client.uid("COPY", uids, self._encoded(box, folder))
         if typ != "OK":
             return typ, data
-        box.client.uid("STORE", key, "+FLAGS.SILENT", r"(\Deleted)")
+        box.client.uid("STORE", uids, "+FLAGS.SILENT", r"(\Deleted)")
         if "UIDPLUS" in box.client.capabilities:
-            return box.client.uid("EXPUNGE", key)
+            return box.client.uid("EXPUNGE", uids)
         return typ, data  # left marked \Deleted; the server's own expunge removes it later
 
     def ensure_folders(self, names: Iterable[str]) -> None:

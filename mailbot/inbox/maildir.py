@@ -118,6 +118,10 @@ class MaildirSource:
                 except FileNotFoundError:
                     self._paths.pop(key, None)
 
+    def file_many(self, keys: Sequence[str], folder: str) -> None:
+        for key in keys:  # a rename each: there is no round trip to save
+            self.file(key, folder)
+
     def ensure_folders(self, names: Iterable[str]) -> None:
         maildir = self._open()
         with self._guard("create folders"):

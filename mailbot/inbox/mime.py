@@ -36,10 +36,23 @@ class _BoundedPolicy(EmailPolicy):
 
     max_header_chars = MimeLimits.max_header_chars
 
+    def __init__(self, **kw):  # type: ignore[no-untyped-def]
+        super().__init__(**kw)
+        # Every msg.get() (and get_content_type(), get_filename() …) parses the header again, dozens of
+        # times per part while walking a message: parse each distinct header once per message read.
+        # Parsed headers are immutable, and each read_message makes its own policy, so nothing is shared
+        # between messages.
+        object.__setattr__(self, "_parsed", {})
+
     def header_fetch_parse(self, name, value):
-        if len(value) > self.max_header_chars:
-            value = value[: self.max_header_chars]
-        return super().header_fetch_parse(name, value)
+        if hasattr(value, "name"):  # already a parsed header object
+            return value
+        cache_key = (name.lower(), value)
+        parsed = self._parsed.get(cache_key)
+        if parsed is None:
+            short = value[: self.max_header_chars] if len(value) > self.max_header_chars else value
+            parsed = self._parsed[cache_key] = super().header_fetch_parse(name, short)
+        return parsed
 
 
 def read_message(raw: bytes, limits: MimeLimits | None = None) -> MailFacts:

@@ -54,6 +54,10 @@ class MailSource(Protocol):
         """Move one message into `folder` (created if missing), flags kept; a key already gone is fine."""
         ...
 
+    def file_many(self, keys: Sequence[str], folder: str) -> None:
+        """`file` for several messages at once (one round trip where the server allows it)."""
+        ...
+
     def ensure_folders(self, names: Iterable[str]) -> None:
         """Create each folder that does not exist yet."""
         ...

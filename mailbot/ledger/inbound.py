@@ -1,0 +1,111 @@
+"""Mailbox bookkeeping queries: which listed messages need work, and claiming rows for fetched ones.
+
+A pass lists every UID in the inbox. Most listed messages need nothing (a retry not due yet), so the
+database is asked only for the keys that do: unknown ones, ones received but never finished, retries
+that are due, and finished ones still waiting to be filed. The listed keys travel as one JSON array
+parameter joined in SQL, not as thousands of bound parameters, so the cost of a pass over 10,000 held
+messages is 10,000 index lookups inside the database and a handful of rows back.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql import ColumnElement
+
+from mailbot.ledger.models import InboundMessage, utcnow
+
+DONE = ("recorded", "review", "ignored", "duplicate", "handled", "dead")
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """One listing of one folder: rows are keyed by (account, folder, uidvalidity, mailbox_key)."""
+
+    account: str
+    folder: str
+    uidvalidity: int
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A listed message that needs work. id is None for a message the ledger has never seen."""
+
+    key: str
+    id: int | None
+    state: str | None
+    target_folder: str | None
+
+    @property
+    def to_fetch(self) -> bool:
+        return self.state not in DONE
+
+    @property
+    def to_file(self) -> bool:
+        return self.state in DONE and bool(self.target_folder)
+
+
+def _listed_keys(engine: Engine, keys: Sequence[str]):  # type: ignore[no-untyped-def]
+    """The keys as a one-column table made from a single JSON parameter."""
+    if engine.dialect.name == "postgresql":
+        return func.jsonb_array_elements_text(literal(list(keys), JSONB)).table_valued("value").alias("listed")
+    return func.json_each(literal(json.dumps(list(keys)))).table_valued("value").alias("listed")
+
+
+def _needs_work(now: datetime) -> ColumnElement[bool]:
+    m = InboundMessage
+    return or_(
+        m.id.is_(None),
+        m.state == "received",
+        and_(m.state == "retry", or_(m.next_attempt_at.is_(None), m.next_attempt_at <= now)),
+        and_(m.state.in_(DONE), m.target_folder.is_not(None)),
+    )
+
+
+def pending(engine: Engine, box: Mailbox, keys: Sequence[str], now: datetime | None = None) -> list[Pending]:
+    """The listed keys that need work, in listing order. History (messages long filed elsewhere) and
+    held messages whose retry is not due are never loaded, so an idle pass stays flat as both grow."""
+    if not keys:
+        return []
+    m, listed = InboundMessage, _listed_keys(engine, keys)
+    on = and_(m.account == box.account, m.folder == box.folder, m.uidvalidity == box.uidvalidity,
+              m.mailbox_key == listed.c.value)
+    query = (select(listed.c.value, m.id, m.state, m.target_folder)
+             .select_from(listed.outerjoin(m, on)).where(_needs_work(now or utcnow())))
+    with engine.connect() as conn:
+        found = {key: Pending(key, *rest) for key, *rest in conn.execute(query)}
+    return [found[key] for key in keys if key in found]
+
+
+def claim(engine: Engine, box: Mailbox, keys: Sequence[str]) -> dict[str, int]:
+    """Create (or find) the bookkeeping rows for these locations in one transaction, committed before any
+    work on them: {key: row id}. Rows that exist already (a crash mid-way, a retry) are kept as they are."""
+    if not keys:
+        return {}
+    now = utcnow()
+    rows = [{"account": box.account, "folder": box.folder, "uidvalidity": box.uidvalidity, "mailbox_key": key,
+             "state": "received", "attempts": 0, "created_at": now, "updated_at": now} for key in keys]
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    m = InboundMessage
+    with engine.begin() as conn:
+        conn.execute(insert(m).on_conflict_do_nothing(
+            index_elements=["account", "folder", "uidvalidity", "mailbox_key"]), rows)
+        found = conn.execute(select(m.mailbox_key, m.id).where(
+            m.account == box.account, m.folder == box.folder, m.uidvalidity == box.uidvalidity,
+            m.mailbox_key.in_(list(keys))))
+        return dict(found.all())
+
+
+def mark_filed(engine: Engine, row_ids: Sequence[int]) -> None:
+    """The messages now sit in their target folders (one UPDATE for a whole batch of moves)."""
+    if row_ids:
+        with engine.begin() as conn:
+            conn.execute(InboundMessage.__table__.update().where(InboundMessage.id.in_(list(row_ids)))
+                         .values(filed_at=utcnow()))
