@@ -103,7 +103,7 @@ def _prepare(image: Image.Image) -> Image.Image:
     gray = ImageOps.autocontrast(image.convert("L"))
     long_side = max(gray.size)
     target = min(max(long_side, OCR_MIN_SIDE), OCR_MAX_SIDE)
-    if target != long_side:
+    if long_side < OCR_MIN_SIDE or long_side > OCR_MAX_SIDE * 1.02:  # a rendered page is already the size
         scale = target / long_side
         size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
         gray = gray.resize(size, Image.Resampling.LANCZOS)

@@ -13,11 +13,10 @@ from mailbot.extract.classify import page_kind
 from mailbot.extract.document import extract_pages
 from mailbot.extract.layout import Page
 from mailbot.extract.limits import ExtractLimits, sniff_content_type
-from mailbot.extract.ocr import OcrUnavailable, ocr_image
+from mailbot.extract.ocr import OCR_MAX_SIDE, OcrUnavailable, ocr_image
 from mailbot.extract.pdftext import UnreadableDocument, open_pdf, text_pages
 
 MIN_TEXT_CHARS = 20  # fewer characters than this on a page: it is a scan, OCR it
-RENDER_WIDTH = 2400
 
 
 class TooSlow(UnreadableDocument):
@@ -35,7 +34,7 @@ def _check_deadline(deadline: float, limits: ExtractLimits) -> None:
 
 def _render(pdf_page, limits: ExtractLimits) -> Image.Image:
     width, height = pdf_page.get_size()
-    scale = min(RENDER_WIDTH / max(width, 1), 400 / 72)
+    scale = min(OCR_MAX_SIDE / max(width, height, 1), 400 / 72)  # the size OCR reads: no resize after
     if width * height * scale * scale > limits.max_pixels:
         scale = (limits.max_pixels / max(width * height, 1)) ** 0.5
     # grey from the start: OCR reads grey anyway (ocr._prepare), and an RGB page at this width held
