@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -59,7 +59,13 @@ class InboundMessage(SQLModel, table=True):
     next_attempt_at) → dead after max attempts. filed_at is set once the message sits in its target folder.
     """
 
-    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "mailbox_key"),)
+    __table_args__ = (
+        UniqueConstraint("account", "folder", "uidvalidity", "mailbox_key"),
+        # Only messages not yet filed: what can still be listed in the inbox. A pass reads the keys of
+        # those waiting for a retry from this index alone, however much filed history the folder has.
+        Index("ix_inboundmessage_unfiled", "account", "folder", "uidvalidity", "state", "next_attempt_at",
+              "mailbox_key", sqlite_where=text("filed_at IS NULL"), postgresql_where=text("filed_at IS NULL")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     account: str
     folder: str
