@@ -152,7 +152,10 @@ def queue_rollups(app, as_of: date, period: str, report: MonthReport,  # type: i
         balances = team_balances(app, as_of)
     with session_scope(app.engine) as s:
         context = rollup_context(gather_rollup(s, balances), app.rules, as_of, app.clock(), company_of(app))
-        rendered = render(app.templates, "rollup", context)
+    rendered = render(app.templates, "rollup", context)
+    # A write transaction of its own: on SQLite (WAL) a transaction that read first cannot take the write
+    # lock once another process has committed meanwhile ("database is locked", busy timeout or not).
+    with session_scope(app.engine) as s:
         for admin in app.config.company.admins:
             report.rollups_queued += notices.queue(s, recipient=admin, kind="rollup", period=period,
                                                    rendered=rendered)
