@@ -135,3 +135,32 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def durable_scope(engine: Engine) -> Iterator[Session]:
+    """session_scope whose commit is on disk when the block ends, for a commit that something outside
+    the database is about to rely on (the inbox moves a message away once its credit is committed).
+
+    PostgreSQL commits durably anyway. SQLite runs its WAL with synchronous=NORMAL, where a commit
+    survives a crash of the process but not a power cut; this one transaction runs with FULL (set on the
+    driver connection before BEGIN: SQLite refuses the change inside a transaction), costing one flush
+    of the WAL instead of one per commit everywhere.
+    """
+    if engine.dialect.name != "sqlite":
+        with session_scope(engine) as session:
+            yield session
+        return
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        driver.execute("PRAGMA synchronous=FULL")
+        try:
+            with Session(bind=conn, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            driver.execute("PRAGMA synchronous=NORMAL")

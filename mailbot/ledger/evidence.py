@@ -1,8 +1,17 @@
-"""Content-addressed evidence files: original certificates and raw emails, kept exactly as received."""
+"""Content-addressed evidence files: original certificates and raw emails, kept exactly as received.
+
+A file only ever appears under its final name complete and flushed to disk (written to a temporary
+name, fsync'd, then renamed), so a file that exists is always whole. Inside `synced_together()` the
+flushes of many files are done at once, just before the caller commits the rows that point at them:
+one trip to the disk for a batch of messages instead of one per file.
+"""
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mailbot.domain import sha256_hex
@@ -14,25 +23,70 @@ EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".pn
 class EvidenceStore:
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._local = threading.local()  # deferred files of this thread's open batch, if any
 
     def put(self, data: bytes, content_type: str) -> Path:
-        """Store bytes under their SHA-256 (idempotent: the same bytes always land on the same path)."""
+        """Store bytes under their SHA-256 (idempotent: the same bytes always land on the same path).
+        Inside synced_together() the file reaches its path when the block ends."""
         digest = sha256_hex(data)
         path = self.root / digest[:2] / (digest + EXTENSIONS.get(content_type, ".bin"))
-        if path.exists():
+        batch: dict[Path, str] | None = getattr(self._local, "batch", None)
+        if path.exists() or (batch is not None and path in batch):
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+                if batch is None:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            if batch is None:
+                os.replace(tmp, path)
+            else:
+                batch[path] = tmp
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return path
 
+    @contextmanager
+    def synced_together(self) -> Iterator[None]:
+        """Files put inside the block are flushed and moved into place together when it ends without an
+        error (and thrown away when it ends with one). Nested blocks join the outer one."""
+        if getattr(self._local, "batch", None) is not None:
+            yield
+            return
+        batch: dict[Path, str] = {}
+        self._local.batch = batch
+        try:
+            yield
+            _flush_and_place(batch)
+        except BaseException:
+            for tmp in batch.values():
+                Path(tmp).unlink(missing_ok=True)
+            raise
+        finally:
+            self._local.batch = None
+
     def read(self, path: str | Path) -> bytes:
         return Path(path).read_bytes()
+
+
+def _fsync(path: str | Path, flags: int = os.O_RDONLY) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _flush_and_place(batch: dict[Path, str]) -> None:
+    """fsync every temporary file (the first flush writes them all out; the rest find little left to
+    do), rename each to its final name, then fsync the directories so the renames survive a power cut."""
+    for tmp in batch.values():
+        _fsync(tmp)
+    for path, tmp in batch.items():
+        os.replace(tmp, path)
+    for directory in {path.parent for path in batch}:
+        _fsync(directory, os.O_RDONLY | os.O_DIRECTORY)
