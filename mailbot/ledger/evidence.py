@@ -7,10 +7,11 @@ one trip to the disk for a batch of messages instead of one per file.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,12 +82,39 @@ def _fsync(path: str | Path, flags: int = os.O_RDONLY) -> None:
         os.close(fd)
 
 
+def _load_syncfs():  # type: ignore[no-untyped-def]
+    """Linux's syncfs(2): flush one filesystem in one go. None where the C library lacks it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return getattr(libc, "syncfs", None)
+    except OSError:
+        return None
+
+
+_SYNCFS = _load_syncfs()
+
+
+def _flush(paths: Iterable[str | Path], flags: int = os.O_RDONLY) -> None:
+    """Make these files (or directories) durable. With syncfs, the filesystem of the first one is flushed
+    once: fsync'ing files one by one costs a journal commit each (delayed allocation), ~3 ms apiece."""
+    paths = list(paths)
+    if not paths:
+        return
+    if _SYNCFS is not None:
+        fd = os.open(paths[0], flags)
+        try:
+            if _SYNCFS(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for path in paths:  # no syncfs, or it failed: the portable way
+        _fsync(path, flags)
+
+
 def _flush_and_place(batch: dict[Path, str]) -> None:
-    """fsync every temporary file (the first flush writes them all out; the rest find little left to
-    do), rename each to its final name, then fsync the directories so the renames survive a power cut."""
-    for tmp in batch.values():
-        _fsync(tmp)
+    """Flush the temporary files, rename each to its final name, then flush again so the renames survive
+    a power cut. A final name therefore never points at a file that is not whole."""
+    _flush(batch.values())
     for path, tmp in batch.items():
         os.replace(tmp, path)
-    for directory in {path.parent for path in batch}:
-        _fsync(directory, os.O_RDONLY | os.O_DIRECTORY)
+    _flush({path.parent for path in batch}, os.O_RDONLY | os.O_DIRECTORY)
