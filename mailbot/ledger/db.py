@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,15 +126,19 @@ def schema_differences(engine: Engine) -> list:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    with Session(engine, expire_on_commit=False) as session:
+def _committed(bind: Engine | Connection) -> Iterator[Session]:
+    with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+def session_scope(engine: Engine) -> AbstractContextManager[Session]:
+    """A session that commits on success and rolls back on error."""
+    return _committed(engine)
 
 
 @contextmanager
@@ -155,12 +159,7 @@ def durable_scope(engine: Engine) -> Iterator[Session]:
         driver = conn.connection.driver_connection
         driver.execute("PRAGMA synchronous=FULL")
         try:
-            with Session(bind=conn, expire_on_commit=False) as session:
-                try:
-                    yield session
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+            with _committed(conn) as session:
+                yield session
         finally:
             driver.execute("PRAGMA synchronous=NORMAL")
