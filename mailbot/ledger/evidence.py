@@ -44,6 +44,7 @@ class EvidenceStore:
                     os.fsync(fh.fileno())
             if batch is None:
                 os.replace(tmp, path)
+                _fsync(path.parent, os.O_RDONLY | os.O_DIRECTORY)  # the rename itself survives a power cut
             else:
                 batch[path] = tmp
         except BaseException:
