@@ -128,7 +128,7 @@ def _analyse_all(items: list[Fetched]) -> None:
 
 def _write_batch(app: App, items: list[Fetched], report: PassReport) -> None:
     """One transaction for the batch, a savepoint per message; evidence durable before the commit."""
-    counts = PassReport()
+    counts = PassReport()  # credits and drafts count only once the batch is committed
     with durable_scope(app.engine) as s, app.evidence.synced_together():
         for item in items:
             if item.error is not None:
@@ -138,10 +138,6 @@ def _write_batch(app: App, items: list[Fetched], report: PassReport) -> None:
                     item.row = _apply(s, app, item, counts)
             except Exception as exc:  # noqa: BLE001 - rolled back alone; marked for a retry below
                 item.error = exc
-    _merge(report, counts)
-
-
-def _merge(report: PassReport, counts: PassReport) -> None:
     report.credits += counts.credits
     report.drafts += counts.drafts
 
@@ -152,7 +148,10 @@ def process_one(app: App, row_id: int, raw: bytes, report: PassReport) -> Inboun
     _analyse_all([item])
     if item.error is not None:
         return fail(app, row_id, item.error, report)
-    _write_batch(app, [item], report)
+    try:
+        _write_batch(app, [item], report)
+    except Exception as exc:  # noqa: BLE001 - even its commit failing is this message's failure alone
+        item.error = exc
     if item.error is not None:
         return fail(app, row_id, item.error, report)
     report.count(item.row.state)

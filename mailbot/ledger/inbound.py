@@ -56,9 +56,9 @@ class Pending:
         return self.state in DONE and bool(self.target_folder)
 
 
-def _listed_keys(engine: Engine, keys: Sequence[str]):  # type: ignore[no-untyped-def]
+def _listed_keys(dialect: str, keys: Sequence[str]):  # type: ignore[no-untyped-def]
     """The keys as a one-column table made from a single JSON parameter."""
-    if engine.dialect.name == "postgresql":
+    if dialect == "postgresql":
         return func.jsonb_array_elements_text(literal(list(keys), JSONB)).table_valued("value").alias("listed")
     return func.json_each(literal(json.dumps(list(keys)))).table_valued("value").alias("listed")
 
@@ -82,7 +82,7 @@ def pending(engine: Engine, box: Mailbox, keys: Sequence[str], now: datetime | N
         unsure = [key for key in keys if key not in waiting]
         if not unsure:
             return []
-        m, listed = InboundMessage, _listed_keys(engine, unsure)
+        m, listed = InboundMessage, _listed_keys(conn.dialect.name, unsure)
         on = and_(m.account == box.account, m.folder == box.folder, m.uidvalidity == box.uidvalidity,
                   m.mailbox_key == listed.c.value)
         query = (select(listed.c.value, m.id, m.state, m.target_folder)
