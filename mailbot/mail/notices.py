@@ -7,11 +7,13 @@ marked `interrupted` for the admin to see.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +26,7 @@ from mailbot.mail.compose import Envelope, Rendered, build_message
 from mailbot.mail.smtp import DeliveryUnknown, PartialDeliveryError
 
 MAX_ATTEMPTS = 5
+READ_CHUNK = 20  # notices read (and built) ahead of sending at a time
 Outcome = tuple[int, dict[str, Any]]  # (notice id, column values) to write
 _UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # dialects with ON CONFLICT DO NOTHING
 
@@ -72,6 +75,14 @@ def build(notice: Any, from_addr: str, from_name: str, message_id: str) -> Email
 
 
 _NOTICE = Notice.__table__
+# Built once: a monthly run executes these thousands of times, and building a statement costs more
+# than running it on SQLite.
+_CLAIM = (update(_NOTICE).where(_NOTICE.c.id == bindparam("claim_id"), _NOTICE.c.state == "pending")
+          .values(state="sending", message_id=bindparam("claim_message_id"), claimed_at=bindparam("claim_at"),
+                  attempts=_NOTICE.c.attempts + 1)
+          .returning(*_NOTICE.c))
+_SENT = update(_NOTICE).where(_NOTICE.c.id == bindparam("sent_id")).values(
+    state="sent", sent_at=bindparam("sent_at_"), error=None)
 
 
 def _claim(conn: Connection, notice_id: int, message_id: str, settle: Outcome | None = None) -> Any:
@@ -82,15 +93,16 @@ def _claim(conn: Connection, notice_id: int, message_id: str, settle: Outcome | 
     with conn.begin():
         if settle is not None:
             _write(conn, settle)
-        return conn.execute(update(_NOTICE).where(_NOTICE.c.id == notice_id, _NOTICE.c.state == "pending")
-                            .values(state="sending", message_id=message_id, claimed_at=utcnow(),
-                                    attempts=_NOTICE.c.attempts + 1)
-                            .returning(*_NOTICE.c)).first()
+        return conn.execute(_CLAIM, {"claim_id": notice_id, "claim_message_id": message_id,
+                                     "claim_at": utcnow()}).first()
 
 
 def _write(conn: Connection, outcome: Outcome) -> None:
     notice_id, values = outcome
-    conn.execute(update(_NOTICE).where(_NOTICE.c.id == notice_id).values(**values))
+    if values.get("state") == "sent":  # _outcome's success: the prebuilt statement (sent_at, error cleared)
+        conn.execute(_SENT, {"sent_id": notice_id, "sent_at_": values["sent_at"]})
+    else:
+        conn.execute(update(_NOTICE).where(_NOTICE.c.id == notice_id).values(**values))
 
 
 def _outcome(notice: Any, error: ProcessingError | None) -> Outcome:
@@ -119,11 +131,12 @@ def pending_count(engine) -> int:  # type: ignore[no-untyped-def]
         return len(list(s.exec(select(Notice.id).where(Notice.state == "pending").limit(1))))
 
 
-def _send_one(conn: Connection, transport: Any, notice: Any, msg: EmailMessage) -> str:
-    """Send one claimed notice: "sent" (the caller records it), "failed" or "stop" (the server is unwell;
-    the rest stay pending for the next tick). Failures are recorded here, at once."""
+def _sent(conn: Connection, notice: Any, delivery: Future) -> str:
+    """Wait for one claimed notice's delivery: "sent" (the caller records it with its next claim),
+    "failed" or "stop" (the server is unwell; the rest stay pending for the next tick). Failures are
+    recorded here, at once."""
     try:
-        transport.send(msg)
+        delivery.result()
     except PartialDeliveryError:
         return "sent"  # delivered to its only recipient or none that matter: never resend
     except DeliveryUnknown as exc:  # it may have arrived: at most once, so it is not sent again
@@ -135,32 +148,54 @@ def _send_one(conn: Connection, transport: Any, notice: Any, msg: EmailMessage) 
     return "sent"
 
 
+def _land(conn: Connection, notice: Any, delivery: Future) -> tuple[str, Outcome | None]:
+    """The in-flight notice's result, and the success to write with the next claim (None otherwise)."""
+    result = _sent(conn, notice, delivery)
+    return result, _outcome(notice, None) if result == "sent" else None
+
+
+def _prepared(conn: Connection, ids: list[int], from_addr: str, from_name: str,
+              domain: str) -> Iterator[tuple[Any, str, EmailMessage]]:
+    """Each notice with a fresh Message-ID and its message built, read READ_CHUNK rows at a time (bodies
+    are the bulk of a row: a whole batch of them is not held at once)."""
+    for start in range(0, len(ids), READ_CHUNK):
+        with conn.begin():
+            rows = list(conn.execute(select(_NOTICE).where(_NOTICE.c.id.in_(ids[start:start + READ_CHUNK]))
+                                     .order_by(_NOTICE.c.id)))
+        for row in rows:
+            message_id = make_msgid(domain=domain)
+            yield row, message_id, build(row, from_addr, from_name, message_id)
+
+
 def send_pending(engine, transport, from_addr: str, from_name: str, limit: int = 500) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """Send up to `limit` pending notices over one open transport. Returns (sent, failed).
 
-    Each email is claimed (committed) before it goes out; its success is committed with the next
-    claim, or at the end. One database connection serves the whole batch."""
+    Each email is claimed (committed) only after the previous one's reply came back, so at most one
+    email is ever in flight, and its success is committed with the next claim, or at the end. What
+    overlaps is pure work: the next message is built while the previous one is on the wire (the SMTP
+    conversation runs in one helper thread). One database connection serves the whole batch."""
     domain = from_addr.rpartition("@")[2] or "localhost"
     sent = failed = 0
-    with engine.connect() as conn:
+    with engine.connect() as conn, ThreadPoolExecutor(1, thread_name_prefix="mailbot-smtp") as wire:
         with conn.begin():
             ids = list(conn.execute(select(_NOTICE.c.id).where(_NOTICE.c.state == "pending")
                                     .order_by(_NOTICE.c.id).limit(limit)).scalars())
         settle: Outcome | None = None  # the last success, not yet written
+        in_flight: tuple[Any, Future] | None = None
         try:
-            for notice_id in ids:
-                message_id = make_msgid(domain=domain)
-                notice, settle = _claim(conn, notice_id, message_id, settle), None
-                if notice is None:
-                    continue
-                result = _send_one(conn, transport, notice, build(notice, from_addr, from_name, message_id))
-                if result == "sent":
-                    sent, settle = sent + 1, _outcome(notice, None)
-                    continue
-                failed += 1
-                if result == "stop":
-                    break
+            for row, message_id, msg in _prepared(conn, ids, from_addr, from_name, domain):  # built while in flight
+                if in_flight is not None:
+                    (result, settle), in_flight = _land(conn, *in_flight), None
+                    sent, failed = sent + (result == "sent"), failed + (result != "sent")
+                    if result == "stop":
+                        break
+                notice, settle = _claim(conn, row.id, message_id, settle), None
+                if notice is not None:
+                    in_flight = (notice, wire.submit(transport.send, msg))
         finally:
+            if in_flight is not None:
+                result, settle = _land(conn, *in_flight)
+                sent, failed = sent + (result == "sent"), failed + (result != "sent")
             if settle is not None:
                 _record(conn, settle)
     return sent, failed
