@@ -125,3 +125,42 @@ def test_a_failed_transaction_leaves_no_credit_behind(engine, tech_id):
         raise RuntimeError("a later step fails")
     with session_scope(engine) as s:
         assert credit_ops.list_credits(s, tech_id) == []
+
+
+def _synchronous(dbapi_connection) -> int:  # type: ignore[no-untyped-def]
+    return dbapi_connection.execute("PRAGMA synchronous").fetchone()[0]
+
+
+def test_a_durable_connection_commits_with_full_sync_and_gives_the_connection_back_as_it_was(tmp_path):
+    from mailbot.ledger.db import durable_connection
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'l.db'}")
+    init_db(engine)
+    with durable_connection(engine) as conn:
+        assert _synchronous(conn.connection.driver_connection) == 2  # FULL: the WAL is flushed at each commit
+    with engine.connect() as conn:  # the pool hands back the same connection, as every other user gets it
+        assert _synchronous(conn.connection.driver_connection) == 1  # NORMAL
+    engine.dispose()
+
+
+def test_every_notice_claim_is_committed_durably_before_its_email_goes_out(tmp_path):
+    """A claim a power cut could undo would send that email again: each commit that moves a notice to
+    `sending` runs with synchronous=FULL on SQLite."""
+    from sqlalchemy import event
+
+    from mailbot.mail import notices
+    from mailbot.mail.compose import Rendered
+    from mailbot.mail.fileoutbox import FileTransport
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'n.db'}")
+    init_db(engine)
+    with session_scope(engine) as s:
+        for i in range(3):
+            notices.queue(s, recipient=f"t{i}@example.com", kind="statement", period="2026-12",
+                          rendered=Rendered(f"Statement {i}", "text", "<p>html</p>"))
+    seen: list[int] = []
+    event.listen(engine, "commit", lambda conn: seen.append(_synchronous(conn.connection.driver_connection)))
+    with FileTransport(tmp_path / "outbox") as transport:
+        assert notices.send_pending(engine, transport, "cec@acme.example", "Acme") == (3, 0)
+    assert len(seen) >= 4 and set(seen) == {2}  # the read, 3 claims (each with the previous success), the last
+    engine.dispose()

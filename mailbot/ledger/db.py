@@ -142,24 +142,30 @@ def session_scope(engine: Engine) -> AbstractContextManager[Session]:
 
 
 @contextmanager
-def durable_scope(engine: Engine) -> Iterator[Session]:
-    """session_scope whose commit is on disk when the block ends, for a commit that something outside
-    the database is about to rely on (the inbox moves a message away once its credit is committed).
+def durable_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose every commit is on disk when it returns, for commits that something outside
+    the database is about to rely on (the inbox moves a message away once its credit is committed; an
+    email goes out once its claim is committed: a claim lost to a power cut would send it twice).
 
     PostgreSQL commits durably anyway. SQLite runs its WAL with synchronous=NORMAL, where a commit
-    survives a crash of the process but not a power cut; this one transaction runs with FULL (set on the
-    driver connection before BEGIN: SQLite refuses the change inside a transaction), costing one flush
-    of the WAL instead of one per commit everywhere.
+    survives a crash of the process but not a power cut; this connection runs with FULL (set on the
+    driver connection outside any transaction: SQLite refuses the change inside one), costing one flush
+    of the WAL per commit here instead of everywhere.
     """
-    if engine.dialect.name != "sqlite":
-        with session_scope(engine) as session:
-            yield session
-        return
     with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            yield conn
+            return
         driver = conn.connection.driver_connection
         driver.execute("PRAGMA synchronous=FULL")
         try:
-            with _committed(conn) as session:
-                yield session
+            yield conn
         finally:
             driver.execute("PRAGMA synchronous=NORMAL")
+
+
+@contextmanager
+def durable_scope(engine: Engine) -> Iterator[Session]:
+    """session_scope whose commit is on disk when the block ends (see durable_connection)."""
+    with durable_connection(engine) as conn, _committed(conn) as session:
+        yield session

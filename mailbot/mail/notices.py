@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from mailbot.errors import ProcessingError
-from mailbot.ledger.db import session_scope
+from mailbot.ledger.db import durable_connection, session_scope
 from mailbot.ledger.models import Notice, utcnow
 from mailbot.mail.compose import Envelope, Rendered, build_message
 from mailbot.mail.smtp import DeliveryUnknown, PartialDeliveryError
@@ -173,10 +173,11 @@ def send_pending(engine, transport, from_addr: str, from_name: str, limit: int =
     Each email is claimed (committed) only after the previous one's reply came back, so at most one
     email is ever in flight, and its success is committed with the next claim, or at the end. What
     overlaps is pure work: the next message is built while the previous one is on the wire (the SMTP
-    conversation runs in one helper thread). One database connection serves the whole batch."""
+    conversation runs in one helper thread). One database connection serves the whole batch, and its
+    commits are durable (a claim lost to a power cut would send that email again)."""
     domain = from_addr.rpartition("@")[2] or "localhost"
     sent = failed = 0
-    with engine.connect() as conn, ThreadPoolExecutor(1, thread_name_prefix="mailbot-smtp") as wire:
+    with durable_connection(engine) as conn, ThreadPoolExecutor(1, thread_name_prefix="mailbot-smtp") as wire:
         with conn.begin():
             ids = list(conn.execute(select(_NOTICE.c.id).where(_NOTICE.c.state == "pending")
                                     .order_by(_NOTICE.c.id).limit(limit)).scalars())

@@ -21,7 +21,7 @@ from mailbot.config import Config
 from mailbot.errors import ProcessingError
 from mailbot.ledger import audit
 from mailbot.ledger import drafts as draft_ops
-from mailbot.ledger.db import session_scope
+from mailbot.ledger.db import durable_scope, session_scope
 from mailbot.ledger.models import Draft, utcnow
 from mailbot.mail.compose import Attachment, Envelope, Rendered, build_message
 from mailbot.mail.smtp import DeliveryUnknown, PartialDeliveryError
@@ -101,7 +101,7 @@ def resolve_from_sent_folder(engine, open_sent_folder) -> list[int]:  # type: ig
 
 def _send_one(engine, transport, config: Config, draft_id: int, report: SendReport) -> None:  # type: ignore[no-untyped-def]
     message_id = make_msgid(domain=config.outbox.from_.rpartition("@")[2] or "localhost")
-    with session_scope(engine) as s:
+    with durable_scope(engine) as s:  # on disk before the send: a claim lost to a power cut would resend
         if not draft_ops.claim_for_sending(s, draft_id):
             return
         draft = s.get(Draft, draft_id)
