@@ -16,6 +16,9 @@ one message per transaction, so one poisoned message cannot hold back the other 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -53,10 +56,25 @@ class PassReport:
     drafts: int = 0
     receipts_sent: int = 0
     errors: list[str] = field(default_factory=list)
+    # Where the pass spent its time: list, fetch (and claim), read (MIME + extraction), record (the
+    # batch's transaction), file (the moves), receipts (sending them). Seconds.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def count(self, state: str) -> None:
         if hasattr(self, state):
             setattr(self, state, getattr(self, state) + 1)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
+
+    def timings(self) -> str:
+        """"list_ms=3 fetch_ms=40 …" for the log line of a pass."""
+        return " ".join(f"{stage}_ms={seconds * 1000:.0f}" for stage, seconds in self.seconds.items())
 
 
 @dataclass
@@ -179,12 +197,15 @@ def fail(app: App, row_id: int, exc: Exception, report: PassReport) -> InboundMe
 
 
 def _process_batch(app: App, items: list[Fetched], report: PassReport) -> list[InboundMessage]:
-    _analyse_all(items)
+    with report.timed("read"):
+        _analyse_all(items)
     try:
-        _write_batch(app, items, report)
+        with report.timed("record"):
+            _write_batch(app, items, report)
     except Exception as exc:  # noqa: BLE001 - the commit itself failed: one transaction a message instead
         log.warning("batch of %d could not be committed (%s); writing them one by one", len(items), exc)
-        return [process_one(app, item.row_id, item.raw, report) for item in items]
+        with report.timed("record"):
+            return [process_one(app, item.row_id, item.raw, report) for item in items]
     rows = []
     for item in items:
         if item.error is not None:
@@ -202,27 +223,30 @@ def file_done(app: App, source, done: list[tuple[str, int, str]], report: PassRe
     for key, row_id, folder in done:
         by_folder.setdefault(folder, []).append((key, row_id))
     for folder, items in by_folder.items():
-        try:
-            source.file_many([key for key, _ in items], folder)
-        except ProcessingError as exc:
-            report.errors.append(f"move of {len(items)} message(s) to {folder} failed: {exc}")
-            continue
-        inbound.mark_filed(app.engine, [row_id for _, row_id in items])
+        with report.timed("file"):
+            try:
+                source.file_many([key for key, _ in items], folder)
+            except ProcessingError as exc:
+                report.errors.append(f"move of {len(items)} message(s) to {folder} failed: {exc}")
+                continue
+            inbound.mark_filed(app.engine, [row_id for _, row_id in items])
         report.filed += len(items)
 
 
 def ingest_folder(app: App, source, report: PassReport) -> None:  # type: ignore[no-untyped-def]
-    state = source.folder_state()
-    box = inbound.Mailbox(source.account, state.folder, state.uidvalidity)
-    work = inbound.pending(app.engine, box, state.keys)
+    with report.timed("list"):
+        state = source.folder_state()
+        box = inbound.Mailbox(source.account, state.folder, state.uidvalidity)
+        work = inbound.pending(app.engine, box, state.keys)
     report.seen = len(state.keys)
     # done but still in the inbox: a move that failed or was interrupted
     file_done(app, source, [(p.key, p.id, p.target_folder) for p in work if p.to_file], report)
     keys = [p.key for p in work if p.to_fetch]
     size = app.config.inbox.batch_size
     for start in range(0, len(keys), size):
-        fetched = list(source.fetch(keys[start:start + size]))
-        row_ids = inbound.claim(app.engine, box, [key for key, _ in fetched])  # committed before any work
+        with report.timed("fetch"):
+            fetched = list(source.fetch(keys[start:start + size]))
+            row_ids = inbound.claim(app.engine, box, [key for key, _ in fetched])  # committed before any work
         report.fetched += len(fetched)
         items = [Fetched(key, row_ids[key], raw) for key, raw in fetched]
         rows = _process_batch(app, items, report)

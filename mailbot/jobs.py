@@ -29,10 +29,11 @@ def poll_tick(app: App) -> PassReport:
     with app.source() as source:
         source.ensure_folders([inbox.processed_folder, inbox.review_folder])
         ingest_folder(app, source, report)
-    report.receipts_sent = send_notices(app)
-    log.info("poll done seen=%d fetched=%d recorded=%d review=%d ignored=%d duplicate=%d retry=%d dead=%d filed=%d",
+    with report.timed("receipts"):
+        report.receipts_sent = send_notices(app)
+    log.info("poll done seen=%d fetched=%d recorded=%d review=%d ignored=%d duplicate=%d retry=%d dead=%d filed=%d %s",
              report.seen, report.fetched, report.recorded, report.review, report.ignored, report.duplicate,
-             report.retry, report.dead, report.filed)
+             report.retry, report.dead, report.filed, report.timings())
     return report
 
 

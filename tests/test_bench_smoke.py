@@ -70,7 +70,20 @@ def test_backlog_ingests_every_certificate_beside_the_baseline(srv, tmp_path):
     assert set(result.rss_at) == set(bench_backlog.CHECKPOINTS)
     assert result.peak_daemon > 0 and result.peak_worker > 0  # the worker ran and was measured
     assert len(srv.sink.messages) == 10  # one receipt per certificate
-    assert len(bench_backlog.figures_for(result, "sqlite")) == 5
+    # the daemon accounted for its passes stage by stage, and read and recorded something in each
+    assert {"fetch", "read", "record", "file", "receipts"} <= set(result.stages)
+    assert result.stages["read"] > 0 and result.stages["record"] > 0
+    assert len(bench_backlog.figures_for(result, "sqlite")) == 6
+
+
+def test_stage_seconds_sum_every_pass_of_a_daemon_log():
+    log = ("2026-12-02 01:00:00 INFO mailbot.jobs poll done seen=20 fetched=20 recorded=20 review=0 ignored=0 "
+           "duplicate=0 retry=0 dead=0 filed=20 list_ms=3 fetch_ms=40 read_ms=100 record_ms=250\n"
+           "2026-12-02 01:00:01 INFO mailbot.jobs send done sent=0\n"
+           "2026-12-02 01:00:02 INFO mailbot.jobs poll done seen=0 fetched=0 recorded=0 review=0 ignored=0 "
+           "duplicate=0 retry=0 dead=0 filed=0 list_ms=2 receipts_ms=1500\n")
+    assert bench_backlog.stage_seconds(log) == {"list": 0.005, "fetch": 0.04, "read": 0.1, "record": 0.25,
+                                               "receipts": 1.5}
 
 
 def test_runner_table_and_docs_section(tmp_path):
