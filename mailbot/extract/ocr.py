@@ -6,8 +6,10 @@ on two cores. Small skews are straightened here (tesseract copes badly past ~3°
 text runs down it is stood up before the first reading; other quarter turns are found with
 tesseract's own orientation detection, only when a reading fails (it costs ~0.5 s a call).
 
-Cost per page is the tesseract reading (~0.25 s of it loading the model) plus ~0.2 s here; the
-page size is what moves it: past ~2000 px on the long side tesseract gets slower, not better.
+Cost per page is the tesseract run plus ~0.1 s here (mostly the skew search and straightening).
+Tesseract spends ~0.1 s loading its model, then finds the text lines (most of the time on a page
+with a dense decorative border) and recognises them (most of it on a plain page): ~0.3-0.6 s in all
+on the benchmark pages. Past ~2000 px on the long side it gets slower, not better.
 """
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
+import typing
 
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
@@ -44,18 +48,32 @@ def ocr_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
+def _scratch_file() -> typing.BinaryIO:
+    """A file only this process and its tesseract see: in memory where Linux offers it, else unnamed on disk."""
+    if hasattr(os, "memfd_create"):
+        return open(os.memfd_create("ocr-page"), "w+b")
+    return tempfile.TemporaryFile()
+
+
 def _run_tesseract(image: Image.Image, args: list[str], deadline: float) -> str:
+    """The page goes over as an uncompressed BMP in a file, not as PGM on stdin: tesseract reads stdin
+    a byte at a time and leptonica reads PGM a pixel at a time, ~0.1 s of a 2000 px page between them
+    (PNG took ~0.2 s a page to write). BMP, not TIFF: Pillow has its writer loaded already, while
+    saving a TIFF loads every Pillow format plugin (+3 MB in the worker). No dpi in the file, as in
+    the PGM: tesseract estimates it from the text (96 dpi, Pillow's default, reads differently)."""
     if not ocr_available():
         raise OcrUnavailable(INSTALL_HINT)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PPM")  # grey → PGM: no compression (PNG took ~0.2 s a page to write)
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    command = ["tesseract", "stdin", "stdout", *args]
-    timeout = deadline - time.monotonic()
-    if timeout <= 0:
-        raise subprocess.TimeoutExpired(command, 0)
-    done = subprocess.run(command, input=buffer.getvalue(), capture_output=True, env=env, timeout=timeout,
-                          check=False)
+    with _scratch_file() as page:
+        image.save(page, format="BMP", dpi=(0, 0))
+        page.flush()
+        page.seek(0)  # Linux opens /dev/fd/N afresh; elsewhere tesseract would share this offset
+        command = ["tesseract", f"/dev/fd/{page.fileno()}", "stdout", *args]
+        timeout = deadline - time.monotonic()
+        if timeout <= 0:
+            raise subprocess.TimeoutExpired(command, 0)
+        done = subprocess.run(command, capture_output=True, env=env, timeout=timeout, check=False,
+                              pass_fds=(page.fileno(),))
     return done.stdout.decode("utf-8", "replace")
 
 
