@@ -154,17 +154,21 @@ def _land(conn: Connection, notice: Any, delivery: Future) -> tuple[str, Outcome
     return result, _outcome(notice, None) if result == "sent" else None
 
 
-def _prepared(conn: Connection, ids: list[int], from_addr: str, from_name: str,
-              domain: str) -> Iterator[tuple[Any, str, EmailMessage]]:
-    """Each notice with a fresh Message-ID and its message built, read READ_CHUNK rows at a time (bodies
-    are the bulk of a row: a whole batch of them is not held at once)."""
+def _prepared(conn: Connection, ids: list[int], from_addr: str, from_name: str, domain: str,
+              builder: ThreadPoolExecutor) -> Iterator[tuple[Any, str, EmailMessage]]:
+    """Each notice with a fresh Message-ID and its message, read READ_CHUNK rows at a time (bodies are the
+    bulk of a row: a whole batch of them is not held at once) and built ahead by `builder`, a thread
+    that works while this one waits for a commit to reach the disk or for the server's reply."""
     for start in range(0, len(ids), READ_CHUNK):
         with conn.begin():
             rows = list(conn.execute(select(_NOTICE).where(_NOTICE.c.id.in_(ids[start:start + READ_CHUNK]))
                                      .order_by(_NOTICE.c.id)))
+        ahead = []
         for row in rows:
             message_id = make_msgid(domain=domain)
-            yield row, message_id, build(row, from_addr, from_name, message_id)
+            ahead.append((row, message_id, builder.submit(build, row, from_addr, from_name, message_id)))
+        for row, message_id, msg in ahead:
+            yield row, message_id, msg.result()
 
 
 def send_pending(engine, transport, from_addr: str, from_name: str, limit: int = 500) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -172,19 +176,20 @@ def send_pending(engine, transport, from_addr: str, from_name: str, limit: int =
 
     Each email is claimed (committed) only after the previous one's reply came back, so at most one
     email is ever in flight, and its success is committed with the next claim, or at the end. What
-    overlaps is pure work: the next message is built while the previous one is on the wire (the SMTP
-    conversation runs in one helper thread). One database connection serves the whole batch, and its
-    commits are durable (a claim lost to a power cut would send that email again)."""
+    overlaps is pure work: messages are built ahead in one helper thread while this one waits for a
+    commit or a reply, and the SMTP conversation runs in another. One database connection serves the
+    whole batch, and its commits are durable (a claim lost to a power cut would send that email again)."""
     domain = from_addr.rpartition("@")[2] or "localhost"
     sent = failed = 0
-    with durable_connection(engine) as conn, ThreadPoolExecutor(1, thread_name_prefix="mailbot-smtp") as wire:
+    with (durable_connection(engine) as conn, ThreadPoolExecutor(1, thread_name_prefix="mailbot-smtp") as wire,
+          ThreadPoolExecutor(1, thread_name_prefix="mailbot-build") as builder):
         with conn.begin():
             ids = list(conn.execute(select(_NOTICE.c.id).where(_NOTICE.c.state == "pending")
                                     .order_by(_NOTICE.c.id).limit(limit)).scalars())
         settle: Outcome | None = None  # the last success, not yet written
         in_flight: tuple[Any, Future] | None = None
         try:
-            for row, message_id, msg in _prepared(conn, ids, from_addr, from_name, domain):  # built while in flight
+            for row, message_id, msg in _prepared(conn, ids, from_addr, from_name, domain, builder):  # built while in flight
                 if in_flight is not None:
                     (result, settle), in_flight = _land(conn, *in_flight), None
                     sent, failed = sent + (result == "sent"), failed + (result != "sent")
