@@ -47,6 +47,7 @@ def test_idle_pass_fetches_no_body_and_names_its_commands(srv, tmp_path, shape):
     assert not [c for c in cost.commands if "FETCH" in c]
     # the held shape lists its 30 UIDs ("1 2 … 30") in the SEARCH answer; history's INBOX is empty
     assert cost.bytes_received > 0
+    assert cost.select_seconds > 0  # the server's own SELECT, timed beside the pass
 
 
 def test_command_counting_proxy_sees_a_fetch(srv):
