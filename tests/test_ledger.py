@@ -164,3 +164,35 @@ def test_every_notice_claim_is_committed_durably_before_its_email_goes_out(tmp_p
         assert notices.send_pending(engine, transport, "cec@acme.example", "Acme") == (3, 0)
     assert len(seen) >= 4 and set(seen) == {2}  # the read, 3 claims (each with the previous success), the last
     engine.dispose()
+
+
+def test_one_notice_is_in_flight_at_a_time_and_every_earlier_one_is_already_settled(tmp_path, engine):
+    """The sender builds ahead and talks SMTP in helper threads, but claims the next notice only after the
+    previous reply: when any email goes out, it is the only one `sending` and all before it are `sent`."""
+    from mailbot.ledger.models import Notice
+    from mailbot.mail import notices
+    from mailbot.mail.compose import Rendered
+    from mailbot.mail.fileoutbox import FileTransport
+
+    recipients = [f"t{i}@example.com" for i in range(6)]
+    with session_scope(engine) as s:
+        for addr in recipients:
+            notices.queue(s, recipient=addr, kind="statement", period="2026-12",
+                          rendered=Rendered(f"Statement for {addr}", "text", "<p>html</p>"))
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    class Observed(FileTransport):  # the real file transport, looking at the ledger as each email leaves
+        def send(self, msg):  # type: ignore[no-untyped-def]
+            with session_scope(engine) as s:
+                seen.append((str(msg["To"]), dict(s.exec(select(Notice.recipient, Notice.state)).all())))
+            return super().send(msg)
+
+    with Observed(tmp_path / "outbox") as transport:
+        assert notices.send_pending(engine, transport, "cec@acme.example", "Acme") == (6, 0)
+    assert [to for to, _ in seen] == recipients
+    for i, (to, states) in enumerate(seen):
+        assert [r for r, state in states.items() if state == "sending"] == [to]
+        assert all(states[r] == "sent" for r in recipients[:i]) and all(
+            states[r] == "pending" for r in recipients[i + 1:])
+    with session_scope(engine) as s:
+        assert set(s.exec(select(Notice.state)).all()) == {"sent"}

@@ -189,7 +189,7 @@ def send_pending(engine, transport, from_addr: str, from_name: str, limit: int =
         settle: Outcome | None = None  # the last success, not yet written
         in_flight: tuple[Any, Future] | None = None
         try:
-            for row, message_id, msg in _prepared(conn, ids, from_addr, from_name, domain, builder):  # built while in flight
+            for row, message_id, msg in _prepared(conn, ids, from_addr, from_name, domain, builder):
                 if in_flight is not None:
                     (result, settle), in_flight = _land(conn, *in_flight), None
                     sent, failed = sent + (result == "sent"), failed + (result != "sent")
