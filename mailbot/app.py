@@ -31,6 +31,9 @@ def _utcnow() -> datetime:
 class App:
     config: Config
     clock: Callable[[], datetime] = field(default=_utcnow)
+    # (account, folder) → ingest.QuietListing of the last complete pass: lets an idle pass skip listing
+    # a folder the server says is unchanged. Process memory only: a restart lists again.
+    quiet_listings: dict = field(default_factory=dict)
 
     @cached_property
     def engine(self) -> Engine:

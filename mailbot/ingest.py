@@ -233,22 +233,56 @@ def file_done(app: App, source, done: list[tuple[str, int, str]], report: PassRe
         report.filed += len(items)
 
 
+@dataclass(frozen=True)
+class QuietListing:
+    """What a complete pass left behind: the folder's signature when it was listed, and its mailbox."""
+
+    signature: tuple[int, int, int]
+    box: inbound.Mailbox
+
+
+def _unchanged(app: App, source, report: PassReport) -> bool:  # type: ignore[no-untyped-def]
+    """True when this pass has nothing to do, known without listing the folder: the last pass was
+    complete and listed it in the state the server states now (no message added or removed since),
+    and the ledger has nothing of it due. Opening and listing a folder of 10,000 costs the server ~20 ms;
+    asking its STATUS, ~0.3 ms. Anything else (a first pass, a change, an error) lists as usual."""
+    quiet = app.quiet_listings.pop((source.account, source.folder), None)
+    if quiet is None:
+        return False
+    signature = source.status_signature()
+    if signature != quiet.signature or inbound.has_work(app.engine, quiet.box):
+        return False
+    app.quiet_listings[(source.account, source.folder)] = quiet
+    report.seen = signature[2]
+    return True
+
+
 def ingest_folder(app: App, source, report: PassReport) -> None:  # type: ignore[no-untyped-def]
     with report.timed("list"):
+        if _unchanged(app, source, report):
+            return
         state = source.folder_state()
         box = inbound.Mailbox(source.account, state.folder, state.uidvalidity)
         work = inbound.pending(app.engine, box, state.keys)
     report.seen = len(state.keys)
+    errors_before = len(report.errors)
     # done but still in the inbox: a move that failed or was interrupted
     file_done(app, source, [(p.key, p.id, p.target_folder) for p in work if p.to_file], report)
     keys = [p.key for p in work if p.to_fetch]
     size = app.config.inbox.batch_size
+    complete = True
     for start in range(0, len(keys), size):
+        asked = keys[start:start + size]
         with report.timed("fetch"):
-            fetched = list(source.fetch(keys[start:start + size]))
+            fetched = list(source.fetch(asked))
             row_ids = inbound.claim(app.engine, box, [key for key, _ in fetched])  # committed before any work
         report.fetched += len(fetched)
+        complete = complete and len(fetched) == len(asked)
         items = [Fetched(key, row_ids[key], raw) for key, raw in fetched]
         rows = _process_batch(app, items, report)
         file_done(app, source, [(item.key, row.id, row.target_folder) for item, row in zip(items, rows, strict=True)
                                 if row.state in DONE], report)
+    if state.signature is not None and complete and len(report.errors) == errors_before:
+        # every listed message is now known to the ledger: while the folder stays as listed, the ledger
+        # alone says whether there is work (a pass that moved mail changed the folder, so lists again)
+        app.quiet_listings[(source.account, source.folder)] = QuietListing(state.signature, box)

@@ -39,7 +39,9 @@ def poll_tick(app: App) -> PassReport:
 
 def recover_interrupted_work(app: App) -> None:
     """Run once by whoever just took the leader lock: sends that a dead process left mid-way are marked
-    interrupted (never resent blindly), then those whose copy is in the Sent folder are marked sent."""
+    interrupted (never resent blindly), then those whose copy is in the Sent folder are marked sent. What
+    this process remembered of the inbox from before is forgotten: the next pass lists it afresh."""
+    app.quiet_listings.clear()
     notices.recover_interrupted(app.engine)
     with session_scope(app.engine) as s:
         recover_interrupted(s)

@@ -43,10 +43,11 @@ def test_idle_pass_fetches_no_body_and_names_its_commands(srv, tmp_path, shape):
     with database("sqlite", tmp_path) as db_url:
         cost = bench_idle_pass.measure(srv, tmp_path, db_url, 30, shape)
     assert cost.fetched == 0
-    assert "SELECT" in cost.commands and "UID SEARCH" in cost.commands
-    assert not [c for c in cost.commands if "FETCH" in c]
-    # the held shape lists its 30 UIDs ("1 2 … 30") in the SEARCH answer; history's INBOX is empty
-    assert cost.bytes_received > 0
+    # a running daemon's pass asks the unchanged folder its STATUS; after a start it opens and lists it
+    assert "STATUS" in cost.commands and "SELECT" not in cost.commands
+    assert "SELECT" in cost.listing_commands and "UID SEARCH" in cost.listing_commands
+    assert not [c for c in cost.commands + cost.listing_commands if "FETCH" in c]
+    assert cost.bytes_received > 0 and cost.listing_seconds > 0
     assert cost.select_seconds > 0  # the server's own SELECT, timed beside the pass
 
 

@@ -225,6 +225,7 @@ class ImapSource:
         # Re-SELECT every time: it yields a fresh UIDVALIDITY (a recreated folder changes it).
         uidvalidity = self._select_inbox(box)
         self._listed_uidvalidity = uidvalidity
+        signature = self._selected_signature(box, uidvalidity)  # stated before the listing: never newer than it
         with self._guard("list the inbox"):
             typ, data = box.client.uid("SEARCH", "ALL")
             if typ != "OK":
@@ -232,7 +233,27 @@ class ImapSource:
             keys = sorted((k.decode() for k in (data[0] or b"").split()), key=int)
             # Whatever EXISTS came with SELECT is now listed; wait_for_new looks only at later ones.
             box.client.untagged_responses.clear()
-        return FolderState(self.folder, uidvalidity, keys)
+        return FolderState(self.folder, uidvalidity, keys, signature)
+
+    @staticmethod
+    def _selected_signature(box: BaseMailBox, uidvalidity: int) -> tuple[int, int, int] | None:
+        untagged = box.client.untagged_responses
+        try:
+            return uidvalidity, int(untagged["UIDNEXT"][-1]), int(untagged["EXISTS"][-1])
+        except (KeyError, IndexError, ValueError):  # a server that leaves UIDNEXT out: no shortcut
+            return None
+
+    def status_signature(self) -> tuple[int, int, int] | None:
+        box = self._connected()
+        with self._guard(f"ask about folder {self.folder!r}"):
+            typ, data = box.client.status(self._encoded(box, self.folder), "(UIDVALIDITY UIDNEXT MESSAGES)")
+        if typ != "OK" or not data or not isinstance(data[0], bytes):
+            return None
+        found = dict(re.findall(rb"(UIDVALIDITY|UIDNEXT|MESSAGES) (\d+)", data[0]))
+        try:
+            return int(found[b"UIDVALIDITY"]), int(found[b"UIDNEXT"]), int(found[b"MESSAGES"])
+        except KeyError:
+            return None
 
     def fetch(self, keys: Sequence[str]) -> Iterator[tuple[str, bytes]]:
         """Raw bytes of each UID still in the inbox, 20 per FETCH, via BODY.PEEK so \\Seen is never set.

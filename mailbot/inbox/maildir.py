@@ -78,6 +78,10 @@ class MaildirSource:
             self._paths = self._scan()
         return FolderState(self.folder, 0, sorted(self._paths))
 
+    def status_signature(self) -> None:
+        """A Maildir has no UIDNEXT; listing it is a local directory read anyway."""
+        return None
+
     def fetch(self, keys: Sequence[str]) -> Iterator[tuple[str, bytes]]:
         """Exact bytes of each key still in the inbox; the file is only read, never renamed."""
         self._open()

@@ -29,6 +29,9 @@ class FolderState:
     folder: str
     uidvalidity: int
     keys: list[str] = field(default_factory=list)
+    # (UIDVALIDITY, UIDNEXT, message count) as the server stated them when the folder was opened, before
+    # the keys were listed; None where the source has no such thing (a Maildir). See status_signature.
+    signature: tuple[int, int, int] | None = None
 
 
 @runtime_checkable
@@ -44,6 +47,12 @@ class MailSource(Protocol):
 
     def folder_state(self) -> FolderState:
         """UIDVALIDITY and all keys of the inbox folder, without downloading any message body."""
+        ...
+
+    def status_signature(self) -> tuple[int, int, int] | None:
+        """(UIDVALIDITY, UIDNEXT, message count) of the inbox folder without opening it, or None when the
+        source cannot say. Equal to an earlier FolderState.signature ⇒ no message was added or removed
+        since (UIDNEXT grows with every arrival, the count falls with every removal)."""
         ...
 
     def fetch(self, keys: Sequence[str]) -> Iterator[tuple[str, bytes]]:

@@ -9,6 +9,8 @@ pass cheap however the inbox and the ledger grow:
 2. every other listed key is looked up exactly, as one JSON-array parameter joined in SQL (not thousands
    of bound parameters).
 Step 1 only drops keys that step 2 would also drop, so the answer is the same as looking up every key.
+When the folder has not changed since a clean pass listed it, the pass does not list it at all and
+asks `has_work` instead (mailbot/ingest.py).
 """
 from __future__ import annotations
 
@@ -101,6 +103,26 @@ def _waiting_keys(conn, box: Mailbox, now: datetime) -> set[str]:  # type: ignor
         m.account == box.account, m.folder == box.folder, m.uidvalidity == box.uidvalidity,
         m.filed_at.is_(None), m.state == "retry", m.next_attempt_at > now)
     return set(filter(None, (conn.execute(query).scalar() or "").split("/")))
+
+
+def has_work(engine: Engine, box: Mailbox, now: datetime | None = None) -> bool:
+    """Whether any message of this folder the ledger knows and has not filed wants work now (read again,
+    a retry that is due, a move to repeat): what a pass over an unchanged folder could still have to do.
+    Each case is its own probe of the partial index of unfiled rows (by state, then retry time), so
+    10,000 held messages whose retry is not due are never visited."""
+    now = now or utcnow()
+    m = InboundMessage
+
+    def probe(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+        return select(m.id).where(m.account == box.account, m.folder == box.folder, m.uidvalidity == box.uidvalidity,
+                                  m.filed_at.is_(None), *conditions).exists()
+
+    query = select(or_(probe(m.state == "received"),
+                       probe(m.state == "retry", m.next_attempt_at.is_(None)),
+                       probe(m.state == "retry", m.next_attempt_at <= now),
+                       probe(m.state.in_(DONE), m.target_folder.is_not(None))))
+    with engine.connect() as conn:
+        return bool(conn.execute(query).scalar())
 
 
 def claim(engine: Engine, box: Mailbox, keys: Sequence[str]) -> dict[str, int]:
