@@ -78,7 +78,7 @@ class MaildirSource:
             self._paths = self._scan()
         return FolderState(self.folder, 0, sorted(self._paths))
 
-    def status_signature(self) -> None:
+    def status_signature(self) -> tuple[int, int, int] | None:
         """A Maildir has no UIDNEXT; listing it is a local directory read anyway."""
         return None
 
