@@ -246,12 +246,12 @@ def _unchanged(app: App, source, report: PassReport) -> bool:  # type: ignore[no
     complete and listed it in the state the server states now (no message added or removed since),
     and the ledger has nothing of it due. Opening and listing a folder of 10,000 costs the server ~20 ms;
     asking its STATUS, ~0.3 ms. Anything else (a first pass, a change, an error) lists as usual."""
-    quiet = app.quiet_listings.pop((source.account, source.folder), None)
+    quiet = app.quiet_listings.pop((source.account, source.folder), None)  # kept only if still true
     if quiet is None:
         return False
     signature = source.status_signature()
     if signature != quiet.signature or inbound.has_work(app.engine, quiet.box):
-        return False
+        return False  # this pass lists the folder, and remembers it again if it ends cleanly
     app.quiet_listings[(source.account, source.folder)] = quiet
     report.seen = signature[2]
     return True

@@ -7,6 +7,7 @@ marked `interrupted` for the admin to see.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from email.message import EmailMessage
@@ -80,13 +81,12 @@ _NOTICE = Notice.__table__
 _CLAIM = (update(_NOTICE).where(_NOTICE.c.id == bindparam("claim_id"), _NOTICE.c.state == "pending")
           .values(state="sending", message_id=bindparam("claim_message_id"), claimed_at=bindparam("claim_at"),
                   attempts=_NOTICE.c.attempts + 1)
-          .returning(*_NOTICE.c))
-_SENT = update(_NOTICE).where(_NOTICE.c.id == bindparam("sent_id")).values(
-    state="sent", sent_at=bindparam("sent_at_"), error=None)
+          .returning(_NOTICE.c.id, _NOTICE.c.attempts))
 
 
 def _claim(conn: Connection, notice_id: int, message_id: str, settle: Outcome | None = None) -> Any:
-    """pending → sending (with the Message-ID), returning the row to send, in one transaction; None if lost.
+    """pending → sending (with the Message-ID) in one transaction: the claimed (id, attempts), or None if
+    lost. The sender has the notice's content already, so only what the outcome needs comes back.
 
     `settle` is the previous notice's outcome, written in the same transaction: one commit per email
     instead of two, and that outcome is still durable before this email goes out."""
@@ -97,12 +97,17 @@ def _claim(conn: Connection, notice_id: int, message_id: str, settle: Outcome | 
                                      "claim_at": utcnow()}).first()
 
 
+@functools.cache
+def _update_of(columns: tuple[str, ...]) -> Any:
+    """UPDATE notice SET <columns> WHERE id = :row_id, built once per set of columns (outcomes use three)."""
+    return update(_NOTICE).where(_NOTICE.c.id == bindparam("row_id")).values(
+        {column: bindparam(f"new_{column}") for column in columns})
+
+
 def _write(conn: Connection, outcome: Outcome) -> None:
     notice_id, values = outcome
-    if values.get("state") == "sent":  # _outcome's success: the prebuilt statement (sent_at, error cleared)
-        conn.execute(_SENT, {"sent_id": notice_id, "sent_at_": values["sent_at"]})
-    else:
-        conn.execute(update(_NOTICE).where(_NOTICE.c.id == notice_id).values(**values))
+    conn.execute(_update_of(tuple(sorted(values))),
+                 {"row_id": notice_id, **{f"new_{column}": value for column, value in values.items()}})
 
 
 def _outcome(notice: Any, error: ProcessingError | None) -> Outcome:
@@ -195,9 +200,9 @@ def send_pending(engine, transport, from_addr: str, from_name: str, limit: int =
                     sent, failed = sent + (result == "sent"), failed + (result != "sent")
                     if result == "stop":
                         break
-                notice, settle = _claim(conn, row.id, message_id, settle), None
-                if notice is not None:
-                    in_flight = (notice, wire.submit(transport.send, msg))
+                claimed, settle = _claim(conn, row.id, message_id, settle), None
+                if claimed is not None:
+                    in_flight = (claimed, wire.submit(transport.send, msg))
         finally:
             if in_flight is not None:
                 result, settle = _land(conn, *in_flight)
